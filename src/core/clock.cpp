@@ -1,0 +1,10 @@
+#include "core/clock.hpp"
+
+namespace ucedge::core {
+
+const RealClock& RealClock::instance() {
+  static const RealClock clock;
+  return clock;
+}
+
+}  // namespace ucedge::core
