@@ -1,0 +1,81 @@
+#pragma once
+// What handlers see of HTTP: plain structs with no Boost.Beast in them, so that
+// Beast stays inside http_server.cpp and modules compile quickly.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "net/client_identity.hpp"
+
+namespace ucedge::net {
+
+enum class Method { get, head, post, put, patch, delete_, options, other };
+
+std::string_view to_string(Method m);
+Method method_from_string(std::string_view text);
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+struct PathParam {
+  std::string name;
+  std::string value;
+};
+
+struct Request {
+  Method method = Method::get;
+  std::string method_text;  // as sent, for Method::other
+  std::string target;       // path and query as sent
+  std::string path;         // path as sent, without the query (segments decoded by the router)
+  std::string query;        // raw query string, without '?'
+  unsigned version = 11;    // 10 or 11
+  std::vector<Header> headers;
+  std::string body;
+
+  std::string listener;        // name of the listener that accepted it ("http", "https", ...)
+  bool secure = false;         // arrived over TLS
+  std::string remote_address;  // peer IP, text form
+  std::uint16_t remote_port = 0;
+  // Set when the TLS policy verified a client certificate.
+  std::optional<ClientIdentity> client;
+  // Filled by the router from "{name}" segments of the matched route.
+  std::vector<PathParam> params;
+
+  // Value of the first header named `name` (case-insensitive), or "".
+  std::string_view header(std::string_view name) const;
+  // Value of path parameter `name`, or "".
+  std::string_view param(std::string_view name) const;
+  // Percent-decoded value of query parameter `name`, if present.
+  std::optional<std::string> query_param(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<Header> headers;
+  std::string body;
+  // When set, the body is streamed from this file instead of `body`.
+  std::optional<std::filesystem::path> file;
+
+  Response& set(std::string name, std::string value);
+
+  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response json(int status, std::string json_text);
+  // RFC 9457 problem details: {"type","title","status","detail"}.
+  static Response problem(int status, std::string_view title, std::string_view detail = {});
+};
+
+using Handler = std::function<Response(Request&)>;
+
+std::string_view reason_phrase(int status);
+bool iequals(std::string_view a, std::string_view b);
+// Percent-decoding; nullopt on a malformed escape. '+' is kept unless `plus_is_space`.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+
+}  // namespace ucedge::net

@@ -1,0 +1,18 @@
+#pragma once
+// "host:port" as written in the configuration: an IPv4 literal, "[IPv6]",
+// or "localhost" (loopback, IPv4), and a port 0..65535.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ucedge::net {
+
+struct ListenAddress {
+  std::string host;  // address literal, brackets removed
+  std::uint16_t port = 0;
+};
+
+std::optional<ListenAddress> parse_listen_address(std::string_view text);
+
+}  // namespace ucedge::net
