@@ -1,0 +1,25 @@
+// The budget that keeps peer-triggered log lines (refused certificates) few.
+#include <gtest/gtest.h>
+
+#include "core/clock.hpp"
+#include "net/tls/tls_log.hpp"
+
+namespace ucedge::net::tls {
+namespace {
+
+TEST(LogBudget, AllowsABurstThenCountsWhatItDrops) {
+  core::ManualClock clock;
+  LogBudget budget(3, std::chrono::seconds(10), clock);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(budget.take(), std::optional<std::uint64_t>(0));
+  EXPECT_EQ(budget.take(), std::nullopt);
+  EXPECT_EQ(budget.take(), std::nullopt);
+  clock.advance(std::chrono::seconds(9));
+  EXPECT_EQ(budget.take(), std::nullopt);
+  clock.advance(std::chrono::seconds(1));
+  // A new window: the first line reports the three dropped before it.
+  EXPECT_EQ(budget.take(), std::optional<std::uint64_t>(3));
+  EXPECT_EQ(budget.take(), std::optional<std::uint64_t>(0));
+}
+
+}  // namespace
+}  // namespace ucedge::net::tls
