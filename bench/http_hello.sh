@@ -3,7 +3,8 @@
 # static file with the same body, in one run on this machine.
 #
 # Both servers get the same number of worker threads/processes (WORKERS) and
-# no access log; wrk uses the same threads, connections and duration for both.
+# no access log (ACCESS_LOG=1: both write one to a file); wrk uses the same
+# threads, connections and duration for both.
 # Prints requests/s for each and the ratio ucedge / nginx.
 #
 #   bench/http_hello.sh                    # defaults below
@@ -16,6 +17,7 @@ WRK_THREADS=${WRK_THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-50}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
+ACCESS_LOG=${ACCESS_LOG:-0}
 
 for tool in wrk nginx curl; do
   command -v $tool >/dev/null || { echo "missing $tool: run scripts/install-deps" >&2; exit 1; }
@@ -41,13 +43,13 @@ cat > "$work/ucedge.toml" <<TOML
 data_dir = "$work/ucedge-var"
 threads = $WORKERS
 [log]
-level = "warn"
+level = "info"
 file = "$work/ucedge.log"
 [http]
 listen = "127.0.0.1:$ucedge_port"
 listen_tls = ""
 listen_client_cert = ""
-access_log = false
+access_log = $( ((ACCESS_LOG)) && echo true || echo false )
 TOML
 "$ucedge" serve --config "$work/ucedge.toml" >"$work/ucedge.out" 2>&1 &
 pids+=($!)
@@ -63,7 +65,7 @@ pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
+  $( ((ACCESS_LOG)) && echo "access_log $work/nginx/access.log;" || echo "access_log off;" )
   keepalive_requests 10000;
   client_body_temp_path $work/nginx/tmp;
   proxy_temp_path $work/nginx/tmp;
@@ -92,7 +94,7 @@ rps() {  # wrk's Requests/sec for one URL
   awk '/Requests\/sec/ {print $2}' "$work/wrk.txt"
 }
 
-echo "workers=$WORKERS wrk: threads=$WRK_THREADS connections=$CONNECTIONS duration=${DURATION}s rounds=$ROUNDS"
+echo "workers=$WORKERS access_log=$ACCESS_LOG wrk: threads=$WRK_THREADS connections=$CONNECTIONS duration=${DURATION}s rounds=$ROUNDS"
 printf "%-6s %14s %14s %8s\n" round ucedge_rps nginx_rps ratio
 sum_u=0 sum_n=0
 for round in $(seq "$ROUNDS"); do
