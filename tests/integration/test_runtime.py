@@ -192,3 +192,19 @@ def test_version_and_help():
     assert r.returncode == 0
     for sub in ("serve", "version", "config", "tls"):
         assert sub in r.stdout
+
+
+def test_http_1_0_gets_an_http_1_0_answer_and_close(ucedge):
+    out = raw_exchange(ucedge.port("http"), b"GET /healthz HTTP/1.0\r\n\r\n")
+    assert out.startswith(b"HTTP/1.0 200 OK\r\n"), out
+    assert out.endswith(b'{"status":"ok"}')  # and the server closed: raw_exchange read to EOF
+
+
+def test_chunked_request_body_is_read_whole(ucedge):
+    # /healthz takes no body, but the request must be read to its end for the
+    # pipelined request behind it to be seen.
+    payload = (b"POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+               b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    out = raw_exchange(ucedge.port("http"), payload)
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", out) == [b"405", b"200"], out

@@ -226,3 +226,46 @@ def test_trust_add_refuses_a_non_ca_certificate_and_bad_alias(ucedge, tmp_path):
     assert r.returncode != 0 and r.stderr.strip()
     r = run(cli + ["../evil", str(ucedge.data_dir / "tls/dev-ca.pem")])
     assert r.returncode != 0 and r.stderr.strip()
+
+
+def served_fingerprint(port):
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost"],
+                       input=b"Q\n", capture_output=True, timeout=30)
+    fp = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256"], input=r.stdout,
+                        capture_output=True, timeout=30)
+    return fp.stdout.decode().strip()
+
+
+def self_signed(dir, name):
+    key, cert = dir / f"{name}.key", dir / f"{name}.pem"
+    r = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", key, "-out", cert, "-days", "30", "-subj", f"/CN={name}", "-addext",
+             "subjectAltName=DNS:localhost"])
+    assert r.returncode == 0, r.stderr
+    return cert, key
+
+
+def test_sighup_swaps_the_server_certificate_and_survives_a_broken_one(start_ucedge, tmp_path):
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    a_cert, a_key = self_signed(certs, "first")
+    b_cert, b_key = self_signed(certs, "second")
+    live_cert, live_key = certs / "live.pem", certs / "live.key"
+    live_cert.write_bytes(a_cert.read_bytes())
+    live_key.write_bytes(a_key.read_bytes())
+    u = start_ucedge(extra=f'\n[tls.interface.https]\ncertificate = "{live_cert}"\nprivate_key = "{live_key}"\n')
+
+    def fingerprint_of(cert):
+        return run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", cert]).stdout.strip()
+
+    assert served_fingerprint(u.port("https")) == fingerprint_of(a_cert)
+    live_cert.write_bytes(b_cert.read_bytes())
+    live_key.write_bytes(b_key.read_bytes())
+    u.signal(signal.SIGHUP)
+    assert wait_for(lambda: served_fingerprint(u.port("https")) == fingerprint_of(b_cert))
+
+    # A key that does not match: the reload fails, the second certificate stays.
+    live_key.write_bytes(a_key.read_bytes())
+    u.signal(signal.SIGHUP)
+    assert wait_for(lambda: "reload failed" in u.log()), u.log()
+    assert served_fingerprint(u.port("https")) == fingerprint_of(b_cert)
