@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Everything else is a helper of theirs.
-.PHONY: run test build fuzz-build deps clean
+.PHONY: run test build fuzz-build asan-build deps clean
 
 JOBS ?= $(shell nproc)
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
@@ -16,10 +16,18 @@ fuzz-build: deps
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
 
+# Every test again under AddressSanitizer and UBSan (g++).
+asan-build: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+
 run: build
 	./build/dev/cmd/ucedge/ucedge serve --config etc/ucedge.toml
 
-test: fuzz-build build
+# The sanitizer pass runs first; the main pass (with the fuzzers) closes with
+# ctest's summary.
+test: fuzz-build build asan-build
+	ctest --preset asan
 	ctest --preset dev
 
 clean:
