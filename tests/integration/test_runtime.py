@@ -208,3 +208,15 @@ def test_chunked_request_body_is_read_whole(ucedge):
                b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
     out = raw_exchange(ucedge.port("http"), payload)
     assert re.findall(rb"HTTP/1\.1 (\d{3}) ", out) == [b"405", b"200"], out
+
+
+def test_expect_100_continue_is_answered_without_the_client_waiting(ucedge):
+    # A client that sends "Expect: 100-continue" (curl does for large bodies)
+    # and gets no interim answer waits a whole second before sending anyway.
+    r = curl("-o", "/dev/null", "-w", "%{http_code} %{time_total}", "-v", "-H", "Expect: 100-continue",
+             "--data-binary", "x" * 5000, ucedge.url("http", "/healthz"))
+    code, seconds = r.stdout.split()
+    assert "Expect: 100-continue" in r.stderr
+    assert "HTTP/1.1 100 Continue" in r.stderr
+    assert code == "405"
+    assert float(seconds) < 0.9
