@@ -203,7 +203,6 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                             [self = this->shared_from_this()](error_code ec, std::size_t n) {
                               self->buffer_.commit(n);
                               if (ec) return self->close_quietly();
-                              self->phase_ = Phase::reading;
                               self->parse_buffered();
                             });
   }
@@ -219,6 +218,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   // here and go to the handler without another trip through the event loop.
   // Whatever is missing is read asynchronously, under the phase's timeout.
   void parse_buffered() {
+    phase_ = Phase::reading;  // from the first byte on, a drain lets the request finish
     while (buffer_.size() > 0 && !parser_->is_done()) {
       error_code ec;
       std::size_t used = parser_->put(buffer_.data(), ec);
@@ -312,6 +312,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         res = state_->router.dispatch(req);
       } catch (const std::exception& e) {
         state_->log->error("handler for {} {} failed: {}", req.method_text, req.path, e.what());
+        res = Response::problem(500, "Internal Server Error");
+      } catch (...) {
+        state_->log->error("handler for {} {} failed with a non-standard exception", req.method_text, req.path);
         res = Response::problem(500, "Internal Server Error");
       }
     }
