@@ -9,36 +9,15 @@
 #include <sstream>
 
 #include "core/password.hpp"
-#include "postgres_server.hpp"
+#include "backend_fixture.hpp"
 
 namespace ucedge::console {
 namespace {
 
 using store::Backend;
 
-class AdminAccountsTest : public ::testing::TestWithParam<Backend> {
+class AdminAccountsTest : public store::testing::BackendTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ucedge-console-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    data_dir_ = tmpl;
-    config_.backend = GetParam();
-    if (GetParam() == Backend::postgres) {
-      UCEDGE_POSTGRES_OR_SKIP(server);
-      auto url = server->fresh_schema();
-      ASSERT_TRUE(url) << url.error();
-      config_.postgres_url = *url;
-    }
-    auto opened = store::open_store(config_, data_dir_);
-    ASSERT_TRUE(opened) << opened.error().to_string();
-    store_ = std::move(opened).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(data_dir_, ec);
-  }
-
   std::filesystem::path password_file() const { return data_dir_ / kInitialAdminPasswordFile; }
 
   std::string read_password_file() const {
@@ -48,9 +27,6 @@ class AdminAccountsTest : public ::testing::TestWithParam<Backend> {
     return text.str();
   }
 
-  std::filesystem::path data_dir_;
-  store::StoreConfig config_;
-  std::unique_ptr<store::Store> store_;
 };
 
 TEST_P(AdminAccountsTest, FirstStartCreatesAdminAndWritesThePasswordFile) {

@@ -19,7 +19,7 @@ inline std::string backend_label(const ::testing::TestParamInfo<Backend>& info) 
 class BackendTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ucedge-store-test-XXXXXX";
+    char tmpl[] = "/tmp/ucedge-backend-test-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     data_dir_ = tmpl;
     fresh_config(config_);
