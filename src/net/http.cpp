@@ -13,8 +13,6 @@ int hex_value(char c) {
   return -1;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
@@ -61,14 +59,6 @@ Method method_from_string(std::string_view text) {
   if (text == "DELETE") return Method::delete_;
   if (text == "OPTIONS") return Method::options;
   return Method::other;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {

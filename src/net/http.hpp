@@ -10,9 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "core/strings.hpp"
 #include "net/client_identity.hpp"
 
 namespace ucedge::net {
+
+using core::iequals;
 
 enum class Method { get, head, post, put, patch, delete_, options, other };
 
@@ -74,7 +77,6 @@ struct Response {
 using Handler = std::function<Response(Request&)>;
 
 std::string_view reason_phrase(int status);
-bool iequals(std::string_view a, std::string_view b);
 // Percent-decoding; nullopt on a malformed escape. '+' is kept unless `plus_is_space`.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
 

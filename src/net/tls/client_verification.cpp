@@ -7,6 +7,7 @@
 #include <cctype>
 #include <memory>
 
+#include "core/strings.hpp"
 #include "net/tls/openssl_util.hpp"
 #include "net/tls/tls_log.hpp"
 
@@ -27,21 +28,6 @@ void free_rules(void*, void* rules, CRYPTO_EX_DATA*, int, long, void*) {
 int rules_index() {
   static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_rules);
   return index;
-}
-
-bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
 }
 
 LogBudget& refusal_budget() {
@@ -97,7 +83,7 @@ std::string rule_violation(const ClientCertificateRules& rules, X509* certificat
     }
     std::string cn = detail::name_entry(subject, NID_commonName);
     bool allowed = std::any_of(rules.allowed_common_names.begin(), rules.allowed_common_names.end(),
-                               [&](const std::string& name) { return equal_ignoring_ascii_case(name, cn); });
+                               [&](const std::string& name) { return core::iequals(name, cn); });
     if (!allowed) return "CN \"" + cn + "\" is not in client_identities";
   }
   if (!rules.required_eku_oids.empty()) {
@@ -105,12 +91,12 @@ std::string rule_violation(const ClientCertificateRules& rules, X509* certificat
     for (const auto& oid : rules.required_eku_oids) {
       if (std::find(present.begin(), present.end(), oid) == present.end()) {
         return "extended key usage " + oid + " is missing (it has: " +
-               (present.empty() ? std::string("none") : joined(present)) + ")";
+               (present.empty() ? std::string("none") : core::join(present, ", ")) + ")";
       }
     }
   }
   if (rules.refuse_subject_alt_names && X509_get_ext_by_NID(certificate, NID_subject_alt_name, -1) >= 0) {
-    return "it carries subject alternative names (" + joined(detail::subject_alt_names(certificate)) +
+    return "it carries subject alternative names (" + core::join(detail::subject_alt_names(certificate), ", ") +
            ") and refuse_san_client_certs is set";
   }
   return {};

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/strings.hpp"
 #include "net/tls/cipher_suites.hpp"
 #include "net/tls/client_verification.hpp"
 #include "net/tls/tls_log.hpp"
@@ -23,15 +24,6 @@ int protocol_number(std::string_view version) {
   if (version == "1.3") return TLS1_3_VERSION;
   if (version == "1.2") return TLS1_2_VERSION;
   return 0;
-}
-
-std::string joined(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
 }
 
 // Collects the problems of one interface, each prefixed with its name.
@@ -84,11 +76,11 @@ void set_protocols_and_ciphers(SSL_CTX* ctx, const TlsPolicy& policy, Problems& 
   if (SSL_CTX_set_min_proto_version(ctx, min) != 1 || SSL_CTX_set_max_proto_version(ctx, max) != 1) {
     problems.add("cannot set the protocol versions: " + detail::openssl_errors());
   }
-  if (!tls12.empty() && SSL_CTX_set_cipher_list(ctx, joined(tls12, ":").c_str()) != 1) {
+  if (!tls12.empty() && SSL_CTX_set_cipher_list(ctx, core::join(tls12, ":").c_str()) != 1) {
     problems.add("OpenSSL refuses the TLS 1.2 cipher suites (" + detail::openssl_errors() + ")");
   }
   // An empty TLS 1.3 list is valid: it turns TLS 1.3 off.
-  if (SSL_CTX_set_ciphersuites(ctx, joined(tls13, ":").c_str()) != 1) {
+  if (SSL_CTX_set_ciphersuites(ctx, core::join(tls13, ":").c_str()) != 1) {
     problems.add("OpenSSL refuses the TLS 1.3 cipher suites (" + detail::openssl_errors() + ")");
   }
 }

@@ -7,22 +7,11 @@
 #include "net/tls/client_verification.hpp"
 #include "net/tls/dev_pki.hpp"
 #include "net/tls/server_context.hpp"
+#include "core/strings.hpp"
 #include "net/tls/tls_log.hpp"
 
 namespace ucedge::net::tls {
 
-namespace {
-
-std::string lines(const std::vector<std::string>& messages) {
-  std::string out;
-  for (const auto& m : messages) {
-    if (!out.empty()) out += '\n';
-    out += m;
-  }
-  return out;
-}
-
-}  // namespace
 
 TlsContexts::TlsContexts(std::filesystem::path data_dir, std::vector<TlsInterface> interfaces,
                          std::map<std::string, TlsPolicy, std::less<>> policies)
@@ -77,7 +66,7 @@ core::Result<TlsContexts::ContextMap, std::string> TlsContexts::build() const {
       problems.push_back("tls interface \"" + interface.name + "\": " + e.what());
     }
   }
-  if (!problems.empty()) return core::fail(lines(problems));
+  if (!problems.empty()) return core::fail(core::join(problems, "\n"));
   return built;
 }
 
