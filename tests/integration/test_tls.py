@@ -269,3 +269,19 @@ def test_sighup_swaps_the_server_certificate_and_survives_a_broken_one(start_uce
     u.signal(signal.SIGHUP)
     assert wait_for(lambda: "reload failed" in u.log()), u.log()
     assert served_fingerprint(u.port("https")) == fingerprint_of(b_cert)
+
+
+def test_optional_client_auth_verifies_a_certificate_only_when_sent(start_ucedge, tmp_path):
+    u = start_ucedge(extra='\n[tls.interface.https]\nclient_auth = "optional"\n')
+    base = ["curl", "-sS", "--cacert", str(u.data_dir / "tls/dev-ca.pem"), "--resolve",
+            f"localhost:{u.port('https')}:127.0.0.1"]
+    url = f"https://localhost:{u.port('https')}/api/v1/tls/client"
+    anonymous = run(base + ["-o", "/dev/null", "-w", "%{http_code}", url])
+    assert anonymous.stdout == "404", anonymous.stderr  # let in, with no identity
+    with_cert = run(base + ["--cert", str(u.data_dir / "tls/dev-client.pem"), "--key",
+                            str(u.data_dir / "tls/dev-client.key"), url])
+    assert json.loads(with_cert.stdout)["common_name"] == "ucedge-dev-client", with_cert.stderr
+    pki = Pki(u, tmp_path)
+    stranger = run(base + ["--cert", str(pki.make_client("s", "/CN=s", ca=pki.make_ca("elsewhere"))[0]),
+                           "--key", str(tmp_path / "pki/s.key"), url])
+    assert stranger.returncode != 0  # a certificate that is sent must verify
