@@ -17,6 +17,7 @@
 
 #include "core/io_pool.hpp"
 #include "core/log.hpp"
+#include "core/log_budget.hpp"
 #include "core/metrics.hpp"
 #include "net/listen_address.hpp"
 #include "net/router.hpp"
@@ -102,6 +103,7 @@ struct ServerState {
   std::shared_ptr<spdlog::logger> access_log = core::logger("access");
   std::atomic<std::size_t> open{0};
   std::atomic<bool> draining{false};
+  core::LogBudget accept_errors_budget{10, std::chrono::seconds(10)};
   // Sessions by io_context, each set touched only from its context's thread.
   std::vector<std::unordered_set<SessionBase*>> sessions;
   // Owned here, not by the server object: sessions destroyed with the io
@@ -434,8 +436,12 @@ struct HttpServer::Impl {
     a.acceptor.async_accept([this, &a](error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !a.acceptor.is_open()) return;
       if (ec) {
-        // Out of file descriptors and similar: log (rate-limited by the pause) and keep accepting.
-        state->log->warn("accept on {} failed: {}", a.listener->name, ec.message());
+        // Out of file descriptors and similar: pause, keep accepting, and
+        // keep the log readable while it lasts.
+        if (auto dropped = state->accept_errors_budget.take()) {
+          state->log->warn("accept on {} failed: {}{}", a.listener->name, ec.message(),
+                           *dropped ? fmt::format(" ({} more not logged)", *dropped) : std::string());
+        }
         auto timer = std::make_shared<asio::steady_timer>(a.acceptor.get_executor(), std::chrono::milliseconds(50));
         timer->async_wait([this, &a, timer](error_code) { accept(a); });
         return;

@@ -7,9 +7,10 @@
 #include <cctype>
 #include <memory>
 
+#include "core/log.hpp"
+#include "core/log_budget.hpp"
 #include "core/strings.hpp"
 #include "net/tls/openssl_util.hpp"
-#include "net/tls/tls_log.hpp"
 
 namespace ucedge::net::tls {
 
@@ -30,8 +31,8 @@ int rules_index() {
   return index;
 }
 
-LogBudget& refusal_budget() {
-  static LogBudget budget(20, std::chrono::seconds(10), core::RealClock::instance());
+core::LogBudget& refusal_budget() {
+  static core::LogBudget budget(20, std::chrono::seconds(10));
   return budget;
 }
 
@@ -41,7 +42,7 @@ void log_refusal(const ClientCertificateRules* rules, X509* certificate, int dep
   if (!dropped) return;
   std::string suppressed =
       *dropped > 0 ? " (" + std::to_string(*dropped) + " similar lines suppressed)" : std::string();
-  tls_log()->warn("interface {}: refused client certificate \"{}\" issued by \"{}\" (chain depth {}): {}{}",
+  core::logger("tls")->warn("interface {}: refused client certificate \"{}\" issued by \"{}\" (chain depth {}): {}{}",
                   rules != nullptr ? rules->interface : std::string("?"),
                   detail::one_line(X509_get_subject_name(certificate)),
                   detail::one_line(X509_get_issuer_name(certificate)), depth, reason, suppressed);

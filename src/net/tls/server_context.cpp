@@ -5,10 +5,10 @@
 
 #include <algorithm>
 
+#include "core/log.hpp"
 #include "core/strings.hpp"
 #include "net/tls/cipher_suites.hpp"
 #include "net/tls/client_verification.hpp"
-#include "net/tls/tls_log.hpp"
 #include "net/tls/trust_store.hpp"
 
 namespace ucedge::net::tls {
@@ -107,10 +107,10 @@ void warn_if_expiring(SSL_CTX* ctx, const std::string& interface, const std::fil
   int days = 0, seconds = 0;
   if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(leaf)) != 1) return;
   if (days < 0 || seconds < 0) {
-    tls_log()->error("interface {}: certificate {} expired on {}", interface, file.string(),
+    core::logger("tls")->error("interface {}: certificate {} expired on {}", interface, file.string(),
                      detail::iso8601(X509_get0_notAfter(leaf)));
   } else if (days < expiry_warning_days) {
-    tls_log()->warn("interface {}: certificate {} expires on {}", interface, file.string(),
+    core::logger("tls")->warn("interface {}: certificate {} expires on {}", interface, file.string(),
                     detail::iso8601(X509_get0_notAfter(leaf)));
   }
 }

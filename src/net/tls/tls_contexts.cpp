@@ -4,11 +4,11 @@
 
 #include <algorithm>
 
+#include "core/log.hpp"
+#include "core/strings.hpp"
 #include "net/tls/client_verification.hpp"
 #include "net/tls/dev_pki.hpp"
 #include "net/tls/server_context.hpp"
-#include "core/strings.hpp"
-#include "net/tls/tls_log.hpp"
 
 namespace ucedge::net::tls {
 
@@ -42,7 +42,7 @@ core::Result<TlsContexts::ContextMap, std::string> TlsContexts::build() const {
     auto pki = ensure_dev_pki(data_dir_);
     if (!pki) return core::fail("development certificate: " + pki.error());
     if (pki->generated) {
-      tls_log()->info("made the development PKI in {} (CA trusted as \"{}\")",
+      core::logger("tls")->info("made the development PKI in {} (CA trusted as \"{}\")",
                       (data_dir_ / "tls").string(), dev_ca_alias);
     }
     development = *pki;
@@ -80,7 +80,7 @@ core::Result<void, std::string> TlsContexts::reload() {
   std::lock_guard serial(reload_mutex_);
   auto built = build();
   if (!built) {
-    tls_log()->error("reload failed, the previous certificates stay in use:\n{}", built.error());
+    core::logger("tls")->error("reload failed, the previous certificates stay in use:\n{}", built.error());
     return core::fail(built.error());
   }
   ContextMap retired;
@@ -90,7 +90,7 @@ core::Result<void, std::string> TlsContexts::reload() {
   }
   // `retired` is released here, outside the lock; connections still holding
   // an old context keep it alive until they close.
-  tls_log()->info("reloaded the TLS contexts of {} interface(s)", interfaces_.size());
+  core::logger("tls")->info("reloaded the TLS contexts of {} interface(s)", interfaces_.size());
   return {};
 }
 

@@ -1,14 +1,10 @@
-#include "net/tls/tls_log.hpp"
+#include "core/log_budget.hpp"
 
-#include <spdlog/spdlog.h>
+#include <utility>
 
-#include "core/log.hpp"
+namespace ucedge::core {
 
-namespace ucedge::net::tls {
-
-std::shared_ptr<spdlog::logger> tls_log() { return core::logger("tls"); }
-
-LogBudget::LogBudget(int burst, std::chrono::seconds period, const core::Clock& clock)
+LogBudget::LogBudget(int burst, std::chrono::seconds period, const Clock& clock)
     : burst_(burst), period_(period), clock_(clock) {}
 
 std::optional<std::uint64_t> LogBudget::take() {
@@ -26,4 +22,4 @@ std::optional<std::uint64_t> LogBudget::take() {
   return std::exchange(dropped_, 0);
 }
 
-}  // namespace ucedge::net::tls
+}  // namespace ucedge::core

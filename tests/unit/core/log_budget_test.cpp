@@ -1,14 +1,14 @@
-// The budget that keeps peer-triggered log lines (refused certificates) few.
+// The budget that keeps traffic-triggered log lines few.
 #include <gtest/gtest.h>
 
 #include "core/clock.hpp"
-#include "net/tls/tls_log.hpp"
+#include "core/log_budget.hpp"
 
-namespace ucedge::net::tls {
+namespace ucedge::core {
 namespace {
 
 TEST(LogBudget, AllowsABurstThenCountsWhatItDrops) {
-  core::ManualClock clock;
+  ManualClock clock;
   LogBudget budget(3, std::chrono::seconds(10), clock);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(budget.take(), std::optional<std::uint64_t>(0));
   EXPECT_EQ(budget.take(), std::nullopt);
@@ -22,4 +22,4 @@ TEST(LogBudget, AllowsABurstThenCountsWhatItDrops) {
 }
 
 }  // namespace
-}  // namespace ucedge::net::tls
+}  // namespace ucedge::core
