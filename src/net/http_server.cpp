@@ -65,8 +65,15 @@ class ListenerMetrics {
     for (auto& c : by_status_) c.store(nullptr, std::memory_order_relaxed);
   }
 
+  // A handled request: its status and how long the handler took.
   void request(int status, double seconds) {
     latency_->observe(seconds);
+    count(status);
+  }
+
+  // A request refused before it reached a handler has a status but no
+  // handling time to observe.
+  void count(int status) {
     if (status < 100 || status > 599) status = 500;
     core::Counter* c = by_status_[status].load(std::memory_order_acquire);
     if (c == nullptr) {
@@ -277,7 +284,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       detail = "the request body is larger than " + std::to_string(state_->config.max_body_bytes) + " bytes";
     }
     Response r = Response::problem(status, reason_phrase(status), detail);
-    metrics_.request(status, 0);
+    metrics_.count(status);
     send(std::move(r), 11, false, false, "-", "-", std::chrono::steady_clock::now());
   }
 

@@ -90,6 +90,14 @@ def test_oversized_header_gets_431_and_oversized_body_413(start_ucedge):
     assert r.stdout == "413"
     # Still serving afterwards.
     assert curl("-f", u.url("http", "/healthz")).returncode == 0
+    # Refused requests are counted by code, but only handled ones have a latency.
+    text = curl("-f", u.url("http", "/metrics")).stdout
+    assert 'ucedge_http_requests_total{listener="http",code="431"} 1' in text
+    assert 'ucedge_http_requests_total{listener="http",code="413"} 1' in text
+    def value(series):
+        return int(next(l for l in text.splitlines() if l.startswith(series + " ")).split()[-1])
+    handled = value('ucedge_http_requests_total{listener="http",code="200"}')  # the harness's /readyz, /healthz
+    assert value('ucedge_http_request_duration_seconds_count{listener="http"}') == handled
 
 
 def test_malformed_request_gets_400(ucedge):
