@@ -1,5 +1,7 @@
 #include "net/http.hpp"
 
+#include <sodium.h>
+
 #include <array>
 
 namespace ucedge::net {
@@ -177,6 +179,25 @@ std::string_view reason_phrase(int status) {
     case 503: return "Service Unavailable";
     default: return "Unknown";
   }
+}
+
+std::optional<std::pair<std::string, std::string>> basic_credentials(std::string_view authorization) {
+  constexpr std::string_view prefix = "Basic ";
+  if (authorization.size() <= prefix.size() || !iequals(authorization.substr(0, prefix.size()), prefix)) {
+    return std::nullopt;
+  }
+  std::string_view b64 = authorization.substr(prefix.size());
+  while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
+  std::string decoded(b64.size(), '\0');
+  std::size_t length = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(decoded.data()), decoded.size(), b64.data(), b64.size(),
+                        nullptr, &length, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return std::nullopt;
+  }
+  decoded.resize(length);
+  auto colon = decoded.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return std::make_pair(decoded.substr(0, colon), decoded.substr(colon + 1));
 }
 
 }  // namespace ucedge::net

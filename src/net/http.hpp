@@ -77,6 +77,9 @@ struct Response {
 using Handler = std::function<Response(Request&)>;
 
 std::string_view reason_phrase(int status);
+// The user and password of an "Authorization: Basic base64(user:password)"
+// header (RFC 7617), decoded as UTF-8 bytes; nullopt when malformed.
+std::optional<std::pair<std::string, std::string>> basic_credentials(std::string_view authorization);
 // Percent-decoding; nullopt on a malformed escape. '+' is kept unless `plus_is_space`.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
 

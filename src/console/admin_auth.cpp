@@ -1,0 +1,73 @@
+#include "console/admin_auth.hpp"
+
+#include <sodium.h>
+
+#include "console/admin_accounts.hpp"
+
+namespace ucedge::console {
+
+namespace {
+
+constexpr auto kRemembered = std::chrono::minutes(5);
+
+std::string header_digest(std::string_view header) {
+  unsigned char digest[crypto_generichash_BYTES];
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(header.data()), header.size(),
+                     nullptr, 0);
+  char hex[sizeof digest * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+net::Response unauthorized(std::string_view detail) {
+  auto r = net::Response::problem(401, "Unauthorized", detail);
+  r.set("WWW-Authenticate", "Basic realm=\"ucedge admin\", charset=\"UTF-8\"");
+  return r;
+}
+
+}  // namespace
+
+AdminAuth::AdminAuth(store::Store& store, int failures_per_minute, const core::Clock& clock)
+    : store_(store), failures_per_minute_(failures_per_minute), clock_(clock) {}
+
+std::optional<net::Response> AdminAuth::refuse(const net::Request& request) {
+  std::string_view header = request.header("Authorization");
+  if (header.empty()) return unauthorized("administrator credentials are required (HTTP Basic)");
+  const std::string digest = header_digest(header);
+  const auto now = std::chrono::steady_clock::now();
+  const std::int64_t minute =
+      std::chrono::duration_cast<std::chrono::minutes>(clock_.now().time_since_epoch()).count();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = verified_.find(digest);
+    if (it != verified_.end() && it->second > now) return std::nullopt;
+    auto f = failures_.find(request.remote_address);
+    if (f != failures_.end() && f->second.minute == minute && f->second.failures >= failures_per_minute_) {
+      auto r = net::Response::problem(429, "Too Many Requests", "too many failed sign-ins from this address");
+      r.set("Retry-After", "60");
+      return r;
+    }
+  }
+  auto credentials = net::basic_credentials(header);
+  if (credentials && verify_admin(store_, credentials->first, credentials->second)) {
+    std::lock_guard lock(mutex_);
+    if (verified_.size() > 10'000) verified_.clear();
+    verified_[digest] = now + kRemembered;
+    return std::nullopt;
+  }
+  std::lock_guard lock(mutex_);
+  if (failures_.size() > 100'000) failures_.clear();
+  Window& w = failures_[request.remote_address];
+  if (w.minute != minute) w = Window{minute, 0};
+  ++w.failures;
+  return unauthorized("wrong administrator name or password");
+}
+
+net::Handler AdminAuth::guard(net::Handler handler) {
+  return [this, handler = std::move(handler)](net::Request& request) {
+    if (auto refused = refuse(request)) return std::move(*refused);
+    return handler(request);
+  };
+}
+
+}  // namespace ucedge::console
