@@ -33,6 +33,8 @@ core::Result<Config, core::ConfigErrors> parse_config(std::string_view text, std
   c.store = store::parse_store_config(store);
   core::ConfigTable tls = root.table("tls");
   c.tls = net::tls::parse_tls_settings(tls);
+  core::ConfigTable prov = root.table("prov");
+  c.prov = prov::parse_prov_config(prov);
 
   root.finish();
   if (!errors.empty()) return core::fail(std::move(errors));

@@ -12,6 +12,7 @@
 #include "core/result.hpp"
 #include "net/http_server_config.hpp"
 #include "net/tls/tls_config.hpp"
+#include "prov/config.hpp"
 #include "store/store_config.hpp"
 
 namespace ucedge::app {
@@ -25,6 +26,7 @@ struct Config {
   net::HttpConfig http;                // [http]: listeners, limits, timeouts
   net::tls::TlsSettings tls;           // [tls]
   store::StoreConfig store;            // [store]
+  prov::ProvConfig prov;               // [prov]
 };
 
 // The text of etc/ucedge.toml, compiled into the binary: the embedded default.
