@@ -6,6 +6,7 @@
 #include "app/config.hpp"
 #include "app/serve.hpp"
 #include "global_options.hpp"
+#include "prov_command.hpp"
 #include "tls_command.hpp"
 #include "ucedge/build_info.hpp"
 
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   add_version_command(app);
   add_config_command(app);
   ucedge::cli::add_tls_command(app, options);
+  ucedge::cli::add_prov_command(app, options);
 
   try {
     app.parse(argc, argv);

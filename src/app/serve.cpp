@@ -10,13 +10,16 @@
 #include <iostream>
 
 #include "console/admin_accounts.hpp"
+#include "console/admin_auth.hpp"
 #include "core/atomic_file.hpp"
 #include "core/io_pool.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/secret_box.hpp"
 #include "net/http_server.hpp"
 #include "net/router.hpp"
 #include "net/tls/tls_contexts.hpp"
+#include "prov/service.hpp"
 #include "store/store.hpp"
 #include "ucedge/build_info.hpp"
 
@@ -119,8 +122,23 @@ int serve(const Config& config) {
                 "version=\"" + core::escape_label(build::version) + "\",commit=\"" +
                     core::escape_label(build::commit) + "\"")
       .set(1);
+  auto secrets = core::SecretBox::open(config.data_dir);
+  if (!secrets) {
+    log->critical("master key: {}", secrets.error());
+    return 1;
+  }
+  console::AdminAuth admin_auth(*store);
+  prov::ProvService prov(config.prov, config.data_dir, *store, *secrets, metrics);
+  if (config.prov.enabled) {
+    if (auto opened = prov.open(); !opened) {
+      log->critical("provisioning: {}", opened.error());
+      return 1;
+    }
+  }
+
   net::Router router;
   add_runtime_routes(router, *store, metrics);
+  prov.add_routes(router, [&admin_auth](net::Handler h) { return admin_auth.guard(std::move(h)); });
 
   // The pool outlives the server: connections still queued on a context
   // when it stops are destroyed with it.
@@ -129,6 +147,12 @@ int serve(const Config& config) {
   auto bound = server.start();
   if (!bound) {
     log->critical("{}", bound.error());
+    return 1;
+  }
+  auto services = prov.start(pool);
+  if (!services) {
+    log->critical("{}", services.error());
+    server.shutdown(std::chrono::milliseconds(0));
     return 1;
   }
   pool.start();
@@ -140,6 +164,13 @@ int serve(const Config& config) {
     listening["listeners"][l.name] = {{"host", l.host}, {"port", l.port}, {"tls", l.tls}, {"url", url_of(l)}};
     std::cout << "  " << l.name << std::string(l.name.size() < 18 ? 18 - l.name.size() : 1, ' ') << url_of(l)
               << "\n";
+  }
+  for (const auto& b : services.value()) {
+    std::string host = b.host.find(':') != std::string::npos ? "[" + b.host + "]" : b.host;
+    std::string url = (b.name == "tftp" ? "tftp://" : "udp://") + host + ":" + std::to_string(b.port);
+    listening["listeners"][b.name] = {{"host", b.host}, {"port", b.port}, {"protocol", b.protocol}, {"url", url}};
+    std::cout << "  " << b.name << std::string(b.name.size() < 18 ? 18 - b.name.size() : 1, ' ') << url << " ("
+              << b.protocol << ")\n";
   }
   std::cout << std::flush;
   auto listening_file = config.data_dir / "listening.json";
@@ -169,6 +200,7 @@ int serve(const Config& config) {
   control.run();
 
   server.shutdown(config.shutdown_timeout);
+  prov.stop();
   pool.stop();
   std::filesystem::remove(listening_file, ec);
   log->info("stopped");

@@ -19,6 +19,64 @@ CREATE TABLE admin_accounts (
   created_at    BIGINT NOT NULL
 );
 )sql"},
+    Migration{2, "provisioning: devices, activation codes, device status, report uploads", R"sql(
+CREATE TABLE prov_devices (
+  mac                 TEXT PRIMARY KEY,
+  serial              TEXT NOT NULL DEFAULT '',
+  model               TEXT NOT NULL DEFAULT '',
+  customer            TEXT NOT NULL DEFAULT '',
+  subscriber          TEXT NOT NULL DEFAULT '',
+  description         TEXT NOT NULL DEFAULT '',
+  gpp                 TEXT NOT NULL DEFAULT '{}',
+  variables           TEXT NOT NULL DEFAULT '{}',
+  templates           TEXT NOT NULL DEFAULT '{}',
+  profile_rule        TEXT NOT NULL DEFAULT '',
+  encoding            TEXT NOT NULL DEFAULT '',
+  key_derivation      TEXT NOT NULL DEFAULT '',
+  profile_key         TEXT NOT NULL DEFAULT '',
+  http_username       TEXT NOT NULL DEFAULT '',
+  http_password_hash  TEXT NOT NULL DEFAULT '',
+  sip_contact         TEXT NOT NULL DEFAULT '',
+  cgi_url             TEXT NOT NULL DEFAULT '',
+  cgi_username        TEXT NOT NULL DEFAULT '',
+  cgi_password        TEXT NOT NULL DEFAULT '',
+  created_at          BIGINT NOT NULL,
+  updated_at          BIGINT NOT NULL
+);
+CREATE INDEX prov_devices_customer ON prov_devices (customer);
+CREATE INDEX prov_devices_serial ON prov_devices (serial);
+CREATE TABLE prov_activation_codes (
+  code_hash    TEXT PRIMARY KEY,
+  code_hint    TEXT NOT NULL,
+  subscriber   TEXT NOT NULL DEFAULT '',
+  device_mac   TEXT NOT NULL DEFAULT '',
+  customer     TEXT NOT NULL DEFAULT '',
+  created_at   BIGINT NOT NULL,
+  expires_at   BIGINT NOT NULL,
+  used_at      BIGINT,
+  used_by_mac  TEXT
+);
+CREATE TABLE prov_device_status (
+  mac               TEXT PRIMARY KEY,
+  last_request_at   BIGINT,
+  last_request_url  TEXT,
+  last_result       TEXT,
+  last_result_at    BIGINT,
+  last_result_url   TEXT,
+  last_error        TEXT,
+  last_address      TEXT,
+  updated_at        BIGINT NOT NULL
+);
+CREATE TABLE prov_reports (
+  id           {id},
+  mac          TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  transport    TEXT NOT NULL,
+  received_at  BIGINT NOT NULL,
+  content      {blob} NOT NULL
+);
+CREATE INDEX prov_reports_mac ON prov_reports (mac, received_at);
+)sql"},
 };
 
 struct DialectWord {
