@@ -33,6 +33,20 @@ listen_client_cert = "127.0.0.1:0"
 [tls.interface.https_client_cert]
 client_auth = "required"
 {client_cert_extra}
+
+[prov]
+{prov_extra}
+
+[prov.tftp]
+listen = "127.0.0.1:0"
+{tftp_extra}
+
+[prov.syslog]
+listen = "127.0.0.1:0"
+
+[prov.sip]
+listen = "127.0.0.1:0"
+{sip_extra}
 """
 
 
@@ -77,6 +91,10 @@ class Ucedge:
     def url(self, listener, path=""):
         return self.listeners[listener]["url"] + path
 
+    def admin(self):
+        """The first administrator's (user, password), as printed once at first start."""
+        return ("admin", (self.data_dir / "initial-admin-password").read_text().strip())
+
     def output(self):
         return self.stdout_file.read_text(errors="replace") if self.stdout_file.exists() else ""
 
@@ -98,14 +116,16 @@ class Ucedge:
             raise
 
 
-def make_config(workdir, http_extra="", client_cert_extra="", extra=""):
+def make_config(workdir, http_extra="", client_cert_extra="", prov_extra="", tftp_extra="", sip_extra="", extra=""):
     return BASE_CONFIG.format(data_dir=workdir / "var", log_file=workdir / "ucedge.log",
-                              http_extra=http_extra, client_cert_extra=client_cert_extra) + extra
+                              http_extra=http_extra, client_cert_extra=client_cert_extra, prov_extra=prov_extra,
+                              tftp_extra=tftp_extra, sip_extra=sip_extra) + extra
 
 
 @pytest.fixture
 def start_ucedge(tmp_path):
-    """Factory: start_ucedge(http_extra=..., client_cert_extra=..., extra=...) -> Ucedge."""
+    """Factory: start_ucedge(http_extra=..., client_cert_extra=..., prov_extra=..., tftp_extra=...,
+    sip_extra=..., extra=...) -> Ucedge."""
     started = []
 
     def start(**kwargs):
