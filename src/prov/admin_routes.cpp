@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "prov/codec/device_names.hpp"
-#include "prov/codec/macro.hpp"
+#include "prov/request_host.hpp"
 #include "prov/resync/resync_push.hpp"
 #include "prov/service.hpp"
 
@@ -199,7 +199,6 @@ void ProvService::add_admin_routes(net::Router& router, const AdminGuard& admin)
     wait_ms = std::clamp<std::int64_t>(wait_ms, 0, 10'000);
     std::vector<PushTarget> targets;
     nlohmann::json skipped = nlohmann::json::array();
-    const auto host = std::string(req.header("Host"));
     for (const auto& d : devices) {
       PushTarget t;
       t.device = d->mac;
@@ -212,14 +211,12 @@ void ProvService::add_admin_routes(net::Router& router, const AdminGuard& admin)
         t.method = PushMethod::cgi;
         t.host = d->cgi_url;
         t.model = d->model.empty() ? "CP-xxxx-3PCC" : d->model;
-        MacroVariables vars;
-        vars.set("SCHEME", req.secure ? "https" : "http");
-        auto colon = host.rfind(':');
-        vars.set("SERV", host.substr(0, colon));
-        vars.set("PORT", colon == std::string::npos ? (req.secure ? "443" : "80") : host.substr(colon + 1));
-        vars.set("MA", d->mac);
-        t.profile_rule = d->profile_rule.empty() ? expand_macros(config_.activation_profile_rule, vars).value()
-                                                 : d->profile_rule;
+        auto rule = profile_rule_for(*d, config_.activation_profile_rule, request_host(req));
+        if (!rule) {
+          skipped.push_back({{"device", d->mac}, {"detail", rule.error()}});
+          continue;
+        }
+        t.profile_rule = std::move(rule).value();
         t.cgi_user = d->cgi_username;
         if (auto pw = devices_.unseal(d->cgi_password)) t.cgi_password = *pw;
       } else {

@@ -50,6 +50,17 @@ bool variable_name(std::string_view name) {
 
 std::string product_series_of(const Device& device) { return product_series(device.model); }
 
+void add_device_macros(MacroVariables& vars, const Device& d) {
+  vars.set("MA", d.mac);
+  vars.set("MAU", upper_mac(d.mac));
+  vars.set("MAC", colon_mac(d.mac));
+  if (!d.serial.empty()) vars.set("SN", d.serial);
+  if (!d.model.empty()) vars.set("PN", d.model);
+  if (auto psn = product_series_of(d); !psn.empty()) vars.set("PSN", psn);
+  for (const auto& [k, v] : d.gpp) vars.set(k, v);
+  for (const auto& [k, v] : d.variables) vars.set(k, v);
+}
+
 std::optional<SipContact> parse_sip_contact(std::string_view text) {
   SipContact c;
   if (text.starts_with("udp:")) {

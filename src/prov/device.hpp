@@ -9,6 +9,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/result.hpp"
+#include "prov/codec/macro.hpp"
 
 namespace ucedge::prov {
 
@@ -41,6 +42,10 @@ struct Device {
 
 // The product series ($PSN) of the device's model.
 std::string product_series_of(const Device& device);
+
+// The device's own macros: $MA, $MAU, $MAC, $SN, $PN, $PSN, $A..$P and its
+// variables (the last win).
+void add_device_macros(MacroVariables& vars, const Device& device);
 
 // Where a SIP NOTIFY goes, parsed from Device::sip_contact.
 struct SipContact {

@@ -547,17 +547,8 @@ FetchResult ProfileResolver::render(const FetchRequest& request, const Device* d
   }
   TagValues tags = config_tags_;
   if (device) {
-    vars.set("MA", device->mac);
-    vars.set("MAU", upper_mac(device->mac));
-    vars.set("MAC", colon_mac(device->mac));
-    if (!device->serial.empty()) vars.set("SN", device->serial);
-    if (!device->model.empty()) vars.set("PN", device->model);
-    if (auto psn = product_series_of(*device); !psn.empty()) vars.set("PSN", psn);
-    for (const auto& [k, v] : device->gpp) vars.set(k, v);
-    for (const auto& [k, v] : device->variables) {
-      vars.set(k, v);
-      tags[k] = v;
-    }
+    add_device_macros(vars, *device);
+    for (const auto& [k, v] : device->variables) tags[k] = v;
   }
   std::string body = compiled->macros.render(vars);
   if (compiled->has_tags) body = substitute_tags(body, tags);

@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "prov/codec/device_names.hpp"
-#include "prov/codec/macro.hpp"
 #include "prov/codec/user_agent.hpp"
+#include "prov/request_host.hpp"
 #include "prov/request_path.hpp"
 #include "prov/service.hpp"
 
@@ -17,32 +17,7 @@ Transport transport_of(const net::Request& request) {
   return request.secure ? Transport::https : Transport::http;
 }
 
-struct HostParts {
-  std::string host;
-  std::string port;
-};
-
-// $SERV / $SERVIP / $PORT come from the Host header the phone sent.
-HostParts host_parts(const net::Request& request) {
-  std::string_view host = request.header("Host");
-  HostParts parts;
-  std::string_view port;
-  if (host.starts_with('[')) {
-    auto close = host.find(']');
-    parts.host = std::string(host.substr(1, close == std::string_view::npos ? host.size() - 1 : close - 1));
-    if (close != std::string_view::npos && close + 1 < host.size() && host[close + 1] == ':') {
-      port = host.substr(close + 2);
-    }
-  } else {
-    auto colon = host.rfind(':');
-    parts.host = std::string(host.substr(0, colon));
-    if (colon != std::string_view::npos) port = host.substr(colon + 1);
-  }
-  parts.port = port.empty() ? (request.secure ? "443" : "80") : std::string(port);
-  return parts;
-}
-
-FetchRequest fetch_request(const net::Request& request, std::string_view path, const HostParts& host) {
+FetchRequest fetch_request(const net::Request& request, std::string_view path, const RequestHost& host) {
   FetchRequest r;
   r.transport = transport_of(request);
   r.path = path;
@@ -50,7 +25,7 @@ FetchRequest fetch_request(const net::Request& request, std::string_view path, c
   r.user_agent = request.header("User-Agent");
   r.certificate = request.client ? &*request.client : nullptr;
   r.authorization = request.header("Authorization");
-  r.scheme = request.secure ? "https" : "http";
+  r.scheme = host.scheme;
   r.server_host = host.host;
   r.server_ip = host.host;
   r.server_port = host.port;
@@ -100,7 +75,7 @@ std::string xml_escape(std::string_view text) {
 
 net::Response ProvService::serve_profile(net::Request& request) {
   const std::string path(request.param("path"));
-  const HostParts host = host_parts(request);
+  const RequestHost host = request_host(request);
   FetchResult result = resolver_.fetch(fetch_request(request, path, host));
   if (result.status == 200 && etag_matches(request.header("If-None-Match"), result.etag)) {
     result.status = 304;
@@ -126,7 +101,7 @@ net::Response ProvService::serve_profile(net::Request& request) {
 
 net::Response ProvService::receive_report(net::Request& request) {
   const std::string path = "reports/" + std::string(request.param("name"));
-  const HostParts host = host_parts(request);
+  const RequestHost host = request_host(request);
   Identification id = resolver_.identify(fetch_request(request, path, host));
   if (id.status != 200) return refusal(id.status, id.reason);
   if (!id.device) return refusal(403, "the upload names no registered device (MAC in the name or User-Agent)");
@@ -195,22 +170,8 @@ net::Response ProvService::activate(net::Request& request) {
   }
   const Device& device = *bound->first;
 
-  const HostParts host = host_parts(request);
-  MacroVariables vars;
-  vars.set("SCHEME", request.secure ? "https" : "http");
-  vars.set("SERV", host.host);
-  vars.set("SERVIP", host.host);
-  vars.set("PORT", host.port);
-  vars.set("MA", device.mac);
-  vars.set("MAU", upper_mac(device.mac));
-  vars.set("MAC", colon_mac(device.mac));
-  if (!device.serial.empty()) vars.set("SN", device.serial);
-  if (!device.model.empty()) vars.set("PN", device.model);
-  if (auto psn = product_series_of(device); !psn.empty()) vars.set("PSN", psn);
-  for (const auto& [k, v] : device.gpp) vars.set(k, v);
-  const std::string& rule_text = device.profile_rule.empty() ? config_.activation_profile_rule : device.profile_rule;
-  auto rule = expand_macros(rule_text, vars);
-  if (!rule) return net::Response::problem(500, "Internal Server Error", "the profile rule has a macro error");
+  auto rule = profile_rule_for(device, config_.activation_profile_rule, request_host(request));
+  if (!rule) return net::Response::problem(500, "Internal Server Error", rule.error());
   std::string body = "<flat-profile>\n  <Profile_Rule ua=\"na\">" + xml_escape(*rule) + "</Profile_Rule>\n</flat-profile>\n";
   auto r = net::Response::text(200, std::move(body), "application/xml");
   r.set("Cache-Control", "no-store");
