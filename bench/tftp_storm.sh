@@ -38,22 +38,8 @@ if [[ ! -x $load || ( $ONLY != tftpd-hpa && ! -x $ucedge ) ]]; then
     cmake --build build/dev --target ucedge ucedge-tftp-load >/dev/null)
 fi
 
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_udp_port() {
-  python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
+. "$root/bench/lib.sh"
+bench_workdir
 
 # The profile both serve: a flat profile of SIZE bytes, no macros, so ucedge
 # sends it as it is on disk.
@@ -72,7 +58,7 @@ PY
 size=$(stat -c %s "$work/root/$FILE")
 
 start_tftpd() {
-  tftpd_port=$(free_udp_port)
+  tftpd_port=$(free_port udp)
   # --foreground: stay attached; --secure: chroot to the root, names are relative
   # to it; --user root: this benchmark runs as root and the file is root's.
   "$tftpd" --foreground --address "127.0.0.1:$tftpd_port" --secure --user "$(id -un)" "$work/root" \
@@ -81,7 +67,7 @@ start_tftpd() {
 }
 
 start_ucedge() {
-  ucedge_port=$(free_udp_port)
+  ucedge_port=$(free_port udp)
   cat > "$work/ucedge.toml" <<TOML
 [server]
 data_dir = "$work/var"
