@@ -28,25 +28,22 @@ net::Response unauthorized(std::string_view detail) {
 }  // namespace
 
 AdminAuth::AdminAuth(store::Store& store, int failures_per_minute, const core::Clock& clock)
-    : store_(store), failures_per_minute_(failures_per_minute), clock_(clock) {}
+    : store_(store), failures_(failures_per_minute, clock) {}
 
 std::optional<net::Response> AdminAuth::refuse(const net::Request& request) {
   std::string_view header = request.header("Authorization");
   if (header.empty()) return unauthorized("administrator credentials are required (HTTP Basic)");
   const std::string digest = header_digest(header);
   const auto now = std::chrono::steady_clock::now();
-  const std::int64_t minute =
-      std::chrono::duration_cast<std::chrono::minutes>(clock_.now().time_since_epoch()).count();
   {
     std::lock_guard lock(mutex_);
     auto it = verified_.find(digest);
     if (it != verified_.end() && it->second > now) return std::nullopt;
-    auto f = failures_.find(request.remote_address);
-    if (f != failures_.end() && f->second.minute == minute && f->second.failures >= failures_per_minute_) {
-      auto r = net::Response::problem(429, "Too Many Requests", "too many failed sign-ins from this address");
-      r.set("Retry-After", "60");
-      return r;
-    }
+  }
+  if (auto wait = failures_.retry_after(request.remote_address); wait > 0) {
+    auto r = net::Response::problem(429, "Too Many Requests", "too many failed sign-ins from this address");
+    r.set("Retry-After", std::to_string(wait));
+    return r;
   }
   auto credentials = net::basic_credentials(header);
   if (credentials && verify_admin(store_, credentials->first, credentials->second)) {
@@ -55,11 +52,7 @@ std::optional<net::Response> AdminAuth::refuse(const net::Request& request) {
     verified_[digest] = now + kRemembered;
     return std::nullopt;
   }
-  std::lock_guard lock(mutex_);
-  if (failures_.size() > 100'000) failures_.clear();
-  Window& w = failures_[request.remote_address];
-  if (w.minute != minute) w = Window{minute, 0};
-  ++w.failures;
+  failures_.failed(request.remote_address);
   return unauthorized("wrong administrator name or password");
 }
 

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/clock.hpp"
+#include "core/failure_limiter.hpp"
 #include "net/http.hpp"
 #include "store/store.hpp"
 
@@ -28,15 +29,9 @@ class AdminAuth {
 
  private:
   store::Store& store_;
-  const int failures_per_minute_;
-  const core::Clock& clock_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> verified_;
-  struct Window {
-    std::int64_t minute = 0;
-    int failures = 0;
-  };
-  std::unordered_map<std::string, Window> failures_;
+  core::FailureLimiter failures_;
 };
 
 }  // namespace ucedge::console

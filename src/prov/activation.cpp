@@ -62,7 +62,7 @@ std::string_view to_string(ActivationRefusal r) {
 
 ActivationCodes::ActivationCodes(store::Store& store, const core::SecretBox& secrets, int failures_per_minute,
                                  const core::Clock& clock)
-    : store_(store), secrets_(secrets), failures_per_minute_(failures_per_minute), clock_(clock) {}
+    : store_(store), secrets_(secrets), clock_(clock), failures_(failures_per_minute, clock) {}
 
 std::int64_t ActivationCodes::now_seconds() const {
   return std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
@@ -105,34 +105,11 @@ std::vector<ActivationCode> ActivationCodes::list(std::size_t limit) const {
   return out;
 }
 
-std::int64_t ActivationCodes::retry_after(const std::string& address) {
-  const std::int64_t now = now_seconds();
-  std::lock_guard lock(failures_mutex_);
-  auto it = failures_.find(address);
-  if (it == failures_.end() || it->second.minute != now / 60) return 0;
-  if (it->second.failures < failures_per_minute_) return 0;
-  return 60 - now % 60;
-}
-
-bool ActivationCodes::note_failure(const std::string& address) {
-  const std::int64_t minute = now_seconds() / 60;
-  std::lock_guard lock(failures_mutex_);
-  if (failures_.size() > 100'000) {
-    for (auto it = failures_.begin(); it != failures_.end();) {
-      it = it->second.minute != minute ? failures_.erase(it) : std::next(it);
-    }
-  }
-  Window& w = failures_[address];
-  if (w.minute != minute) w = Window{minute, 0};
-  ++w.failures;
-  return w.failures >= failures_per_minute_;
-}
-
 core::Result<Redemption, ActivationRefusal> ActivationCodes::redeem(std::string_view text, const std::string& mac,
                                                                     const std::string& address) {
   if (retry_after(address) > 0) return core::fail(ActivationRefusal::rate_limited);
   auto refuse = [&](ActivationRefusal r) -> core::Result<Redemption, ActivationRefusal> {
-    note_failure(address);
+    failures_.failed(address);
     return core::fail(r);
   };
   auto code = digits_only(text);

@@ -6,14 +6,13 @@
 // `failures_per_minute` of them an address is refused until the minute ends.
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/failure_limiter.hpp"
 #include "core/result.hpp"
 #include "core/secret_box.hpp"
 #include "store/store.hpp"
@@ -58,23 +57,15 @@ class ActivationCodes {
   void release(const std::string& code);
 
   // Seconds until `address` may try again, 0 when it may now.
-  std::int64_t retry_after(const std::string& address);
+  std::int64_t retry_after(const std::string& address) { return failures_.retry_after(address); }
 
  private:
-  bool note_failure(const std::string& address);
   std::int64_t now_seconds() const;
 
   store::Store& store_;
   const core::SecretBox& secrets_;
-  const int failures_per_minute_;
   const core::Clock& clock_;
-
-  struct Window {
-    std::int64_t minute = 0;
-    int failures = 0;
-  };
-  std::mutex failures_mutex_;
-  std::unordered_map<std::string, Window> failures_;
+  core::FailureLimiter failures_;
 };
 
 }  // namespace ucedge::prov

@@ -33,6 +33,8 @@ ProvConfig parse_prov_config(core::ConfigTable& table) {
   c.max_report_bytes = static_cast<std::size_t>(table.integer("max_report_bytes", 1 << 20, 1024, 64 << 20));
   c.fetch_log_entries = static_cast<std::size_t>(table.integer("fetch_log_entries", 20, 0, 1000));
   c.identify_by_user_agent = table.boolean("identify_by_user_agent", c.identify_by_user_agent);
+  c.auth_failures_per_minute =
+      static_cast<int>(table.integer("auth_failures_per_minute", c.auth_failures_per_minute, 1, 10'000));
 
   c.activation_code_lifetime = table.duration("activation_code_lifetime", c.activation_code_lifetime, 1min,
                                               std::chrono::milliseconds(365LL * 24 * 3600 * 1000));

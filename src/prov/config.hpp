@@ -31,6 +31,7 @@ struct ProvConfig {
   std::size_t max_report_bytes = 1 << 20;
   std::size_t fetch_log_entries = 20;   // per device, newest first
   bool identify_by_user_agent = true;   // trust the MAC in the User-Agent on plain HTTP(S)
+  int auth_failures_per_minute = 10;    // wrong device credentials per source address
 
   std::chrono::milliseconds activation_code_lifetime{7LL * 24 * 3600 * 1000};
   int activation_failures_per_minute = 10;  // per source address

@@ -173,6 +173,7 @@ ProfileResolver::ProfileResolver(const ProvConfig& config, std::filesystem::path
       root_(std::move(root)),
       devices_(devices),
       watcher_(watcher),
+      credential_failures_(config.auth_failures_per_minute),
       renders_total_(metrics.counter("ucedge_prov_renders_total", "Profiles rendered from templates.")),
       render_failures_(metrics.counter("ucedge_prov_render_failures_total",
                                        "Templates that could not be rendered (answered 500).")),
@@ -284,7 +285,16 @@ Identification ProfileResolver::identify(const FetchRequest& request) {
       id.reason = "device " + id.device->mac + " has HTTP credentials; its files are not served over TFTP";
       return id;
     }
+    const std::string address(request.remote_address);
+    if (auto wait = credential_failures_.retry_after(address); wait > 0) {
+      id.status = 429;
+      id.retry_after = wait;
+      id.reason = "too many wrong device credentials from this address";
+      return id;
+    }
     if (!credentials_ok(*id.device, request.authorization)) {
+      // A phone first asks without credentials; only wrong ones count.
+      if (!request.authorization.empty()) credential_failures_.failed(address);
       id.status = 401;
       id.reason = "device " + id.device->mac + " must authenticate";
       return id;
@@ -398,6 +408,7 @@ FetchResult ProfileResolver::resolve(const FetchRequest& request, DevicePtr forc
   if (id.status != 200) {
     result.status = id.status;
     result.reason = std::move(id.reason);
+    result.retry_after = id.retry_after;
     return result;
   }
   if (id.path.starts_with("reports/")) {

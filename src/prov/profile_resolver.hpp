@@ -30,6 +30,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/failure_limiter.hpp"
 #include "core/metrics.hpp"
 #include "net/client_identity.hpp"
 #include "prov/codec/dtaf_tags.hpp"
@@ -59,8 +60,9 @@ struct FetchRequest {
 };
 
 struct FetchResult {
-  int status = 200;                 // 200, 401, 403, 404, 500 (HTTP meaning, TFTP maps them)
+  int status = 200;                 // 200, 401, 403, 404, 429, 500 (HTTP meaning, TFTP maps them)
   std::string reason;               // why, for a refusal: logged and told to the client
+  std::int64_t retry_after = 0;     // 429: seconds until this address may try again
   std::shared_ptr<const std::string> body;      // a rendered profile
   std::optional<std::filesystem::path> file;    // a static file, streamed
   std::uint64_t size = 0;
@@ -74,6 +76,7 @@ struct FetchResult {
 struct Identification {
   int status = 200;
   std::string reason;
+  std::int64_t retry_after = 0;
   std::string path;  // checked
   DevicePtr device;
 };
@@ -132,6 +135,7 @@ class ProfileResolver {
   std::mutex lookups_mutex_;
   std::unordered_map<std::string, std::shared_ptr<const Lookup>> lookups_;
 
+  core::FailureLimiter credential_failures_;
   std::mutex credentials_mutex_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> verified_credentials_;
 

@@ -32,11 +32,15 @@ FetchRequest fetch_request(const net::Request& request, std::string_view path, c
   return r;
 }
 
-net::Response refusal(int status, const std::string& reason) {
-  static constexpr std::string_view titles[] = {"Unauthorized", "Forbidden", "Not Found", "Internal Server Error"};
-  std::string_view title = status == 401 ? titles[0] : status == 403 ? titles[1] : status == 404 ? titles[2] : titles[3];
+net::Response refusal(int status, const std::string& reason, std::int64_t retry_after = 0) {
+  std::string_view title = status == 401   ? "Unauthorized"
+                           : status == 403 ? "Forbidden"
+                           : status == 404 ? "Not Found"
+                           : status == 429 ? "Too Many Requests"
+                                           : "Internal Server Error";
   auto r = net::Response::problem(status, title, reason);
   if (status == 401) r.set("WWW-Authenticate", "Basic realm=\"ucedge provisioning\", charset=\"UTF-8\"");
+  if (status == 429) r.set("Retry-After", std::to_string(retry_after));
   return r;
 }
 
@@ -87,7 +91,7 @@ net::Response ProvService::serve_profile(net::Request& request) {
     r.set("ETag", result.etag);
     return r;
   }
-  if (result.status != 200) return refusal(result.status, result.reason);
+  if (result.status != 200) return refusal(result.status, result.reason, result.retry_after);
   net::Response r;
   r.status = 200;
   if (result.body) r.body = *result.body;
@@ -103,7 +107,7 @@ net::Response ProvService::receive_report(net::Request& request) {
   const std::string path = "reports/" + std::string(request.param("name"));
   const RequestHost host = request_host(request);
   Identification id = resolver_.identify(fetch_request(request, path, host));
-  if (id.status != 200) return refusal(id.status, id.reason);
+  if (id.status != 200) return refusal(id.status, id.reason, id.retry_after);
   if (!id.device) return refusal(403, "the upload names no registered device (MAC in the name or User-Agent)");
   if (request.body.size() > config_.max_report_bytes) {
     return net::Response::problem(413, "Content Too Large", "report larger than max_report_bytes");

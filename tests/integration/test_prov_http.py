@@ -200,6 +200,16 @@ def test_device_with_http_credentials_must_present_them(ucedge):
     assert status == 200 and b"12345678" in body
 
 
+def test_guessing_a_devices_credentials_is_rate_limited(start_ucedge):
+    u = start_ucedge(prov_extra="auth_failures_per_minute = 2")
+    api(u, "PATCH", f"/api/v1/devices/{SAMPLE}", json={"http_username": "phone1", "http_password": "right"})
+    assert curl(u, f"/prov/{SAMPLE}.xml", ua=SAMPLE_UA)[0] == 401  # no credentials yet: not a guess
+    for guess in ("a", "b"):
+        assert curl(u, f"/prov/{SAMPLE}.xml", ua=SAMPLE_UA, extra=["-u", f"phone1:{guess}"])[0] == 401
+    status, headers, _ = curl(u, f"/prov/{SAMPLE}.xml", ua=SAMPLE_UA, extra=["-u", "phone1:right"])
+    assert status == 429 and int(header(headers, "Retry-After")) > 0
+
+
 def test_https_serves_the_same_profile(ucedge):
     status, _, body = curl(ucedge, f"/prov/{SAMPLE}.xml", listener="https", ua=SAMPLE_UA)
     assert status == 200 and b"12345678" in body

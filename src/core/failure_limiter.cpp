@@ -1,0 +1,37 @@
+#include "core/failure_limiter.hpp"
+
+namespace ucedge::core {
+
+namespace {
+constexpr std::size_t kMaxKeys = 100'000;
+}
+
+FailureLimiter::FailureLimiter(int failures_per_minute, const Clock& clock)
+    : limit_(failures_per_minute), clock_(clock) {}
+
+std::int64_t FailureLimiter::now_seconds() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+}
+
+std::int64_t FailureLimiter::retry_after(const std::string& key) {
+  const std::int64_t now = now_seconds();
+  std::lock_guard lock(mutex_);
+  auto it = windows_.find(key);
+  if (it == windows_.end() || it->second.minute != now / 60 || it->second.failures < limit_) return 0;
+  return 60 - now % 60;
+}
+
+void FailureLimiter::failed(const std::string& key) {
+  const std::int64_t minute = now_seconds() / 60;
+  std::lock_guard lock(mutex_);
+  if (windows_.size() >= kMaxKeys) {
+    // Old minutes first; a flood of fresh addresses may clear them all.
+    std::erase_if(windows_, [minute](const auto& w) { return w.second.minute != minute; });
+    if (windows_.size() >= kMaxKeys) windows_.clear();
+  }
+  Window& w = windows_[key];
+  if (w.minute != minute) w = Window{minute, 0};
+  ++w.failures;
+}
+
+}  // namespace ucedge::core
