@@ -120,19 +120,14 @@ net::Response ProvService::receive_report(net::Request& request) {
   return r;
 }
 
-// A phone presents its activation code (query or form field "code") and
-// receives a flat profile holding its profile rule. The phone's MAC comes
-// from its User-Agent or the "mac" field.
+// A phone presents its activation code (form field "code", in a POST body so
+// it never lands in an access log) and receives a flat profile holding its
+// profile rule. The phone's MAC comes from its User-Agent or the "mac" field.
 net::Response ProvService::activate(net::Request& request) {
-  std::optional<std::string> code = request.query_param("code");
-  std::optional<std::string> mac_field = request.query_param("mac");
-  if (request.method == net::Method::post) {
-    // application/x-www-form-urlencoded body, same names.
-    net::Request form;
-    form.query = request.body;
-    if (!code) code = form.query_param("code");
-    if (!mac_field) mac_field = form.query_param("mac");
-  }
+  net::Request form;  // application/x-www-form-urlencoded, read like a query
+  form.query = request.body;
+  std::optional<std::string> code = form.query_param("code");
+  std::optional<std::string> mac_field = form.query_param("mac");
   if (auto wait = activation_.retry_after(request.remote_address); wait > 0) {
     auto r = net::Response::problem(429, "Too Many Requests", to_string(ActivationRefusal::rate_limited));
     r.set("Retry-After", std::to_string(wait));
@@ -185,7 +180,6 @@ net::Response ProvService::activate(net::Request& request) {
 void ProvService::add_profile_routes(net::Router& router) {
   const std::string& prefix = config_.url_prefix;
   auto serve = [this](net::Request& r) { return serve_profile(r); };
-  router.get(prefix + "/activate", [this](net::Request& r) { return activate(r); });
   router.post(prefix + "/activate", [this](net::Request& r) { return activate(r); });
   router.post(prefix + "/reports/{*name}", [this](net::Request& r) { return receive_report(r); });
   (void)router.add(net::Method::put, prefix + "/reports/{*name}", [this](net::Request& r) { return receive_report(r); });

@@ -295,7 +295,7 @@ def test_preview_shows_what_the_device_would_receive(ucedge):
 
 
 def activate(u, code, mac, ua=True):
-    extra = ["-G", "--data-urlencode", f"code={code}"]
+    extra = ["--data-urlencode", f"code={code}"]
     agent = f"Cisco-CP-8851-3PCC/11.2.3 ({mac})" if ua else None
     if not ua:
         extra += ["--data-urlencode", f"mac={mac}"]
@@ -308,6 +308,8 @@ def test_activation_code_onboards_a_phone_once(ucedge):
     code = r.json()["code"]
     assert re.fullmatch(r"\d{16}", code)
     assert r.json()["expires_at"] - r.json()["created_at"] == 7 * 86400
+    # The code travels in a POST body, never in a URL an access log keeps.
+    assert curl(ucedge, f"/prov/activate?code={code}", ua="Cisco-CP-8851-3PCC/11.2.3 (00562b043615)")[0] == 404
     status, _, body = activate(ucedge, code, "00562b043615")
     assert status == 200, body
     assert f"<Profile_Rule ua=\"na\">http://127.0.0.1:{ucedge.port('http')}/prov/00562b043615.xml</Profile_Rule>".encode() in body
