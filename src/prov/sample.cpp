@@ -18,7 +18,7 @@ constexpr SampleFile kFiles[] = {
     {"basic2.txt", "<flat-profile>\n  <GPP_B ua=\"na\">ABCD</GPP_B>\n</flat-profile>\n"},
     {"CP-7841-3PCC$MA.cfg",
      "<flat-profile>\n"
-     "  <!-- Per-device profile: the phone asks for CP-7841-3PCC$MA.cfg with its own MAC. -->\n"
+     "  <!-- Per-device profile: each phone asks for this file under its own MAC address. -->\n"
      "  <GPP_A ua=\"na\">$A</GPP_A>\n"
      "  <Station_Name ua=\"na\">$PN $MAC</Station_Name>\n"
      "  <Profile_Rule ua=\"na\">$SCHEME://$SERV:$PORT/prov/CP-7841-3PCC$MA.cfg</Profile_Rule>\n"
