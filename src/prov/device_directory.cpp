@@ -127,6 +127,7 @@ core::Result<void> DeviceDirectory::load() {
     index(std::make_shared<const Device>(std::move(d)));
   }
   generation_ = std::move(generation).value();
+  changes_.fetch_add(1, std::memory_order_acq_rel);
   return {};
 }
 
@@ -265,6 +266,7 @@ core::Result<std::pair<DevicePtr, DeviceDirectory::Outcome>> DeviceDirectory::pu
   d.revision = next_revision_++;
   auto stored = std::make_shared<const Device>(std::move(d));
   index(stored);
+  changes_.fetch_add(1, std::memory_order_acq_rel);
   return std::make_pair(stored, existing ? Outcome::updated : Outcome::created);
 }
 
@@ -288,6 +290,7 @@ core::Result<bool> DeviceDirectory::remove(std::string_view mac_text) {
   if (it == by_mac_.end()) return false;
   DevicePtr d = it->second;
   unindex(*d);
+  changes_.fetch_add(1, std::memory_order_acq_rel);
   return true;
 }
 

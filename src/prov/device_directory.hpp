@@ -2,6 +2,7 @@
 // Every provisioned device, kept in memory for the hot path (a phone asking
 // for its profile must not cost a database round trip) and written through
 // to the store: a change is in memory only after its transaction committed.
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,9 @@ class DeviceDirectory {
   // Sorted by MAC; customer "" = every device.
   std::vector<DevicePtr> list(std::string_view customer = {}) const;
   std::size_t size() const;
+  // Moves on with every change this directory makes or loads: anything
+  // derived from "which devices exist" is stale once it moved.
+  std::uint64_t changes() const { return changes_.load(std::memory_order_acquire); }
 
   enum class Outcome { created, updated };
   // Creates the device, or applies `input` to it; secrets are sealed or
@@ -64,6 +68,7 @@ class DeviceDirectory {
   std::unordered_map<std::string, std::string> mac_by_serial_;
   std::uint64_t next_revision_ = 1;
   std::string generation_;  // node_meta "prov.devices.generation" as last seen
+  std::atomic<std::uint64_t> changes_{0};
 };
 
 }  // namespace ucedge::prov

@@ -35,13 +35,6 @@ constexpr std::array<std::string_view, 15> kRequestMacros = {
     "SCHEME", "SERV",    "SERVIP",  "PORT",   "PATH",   "IP",     "SWVER",      "CCERT",
     "CERT_CN", "CERT_OU", "CERT_O", "CERT_L", "CERT_S", "CERT_C", "CERT_SERIAL"};
 
-bool is_request_macro(std::string_view name) {
-  for (auto m : kRequestMacros) {
-    if (m == name) return true;
-  }
-  return false;
-}
-
 struct FileStat {
   bool regular = false;
   std::uint64_t size = 0;
@@ -151,6 +144,7 @@ struct ProfileResolver::CompiledTemplate {
   std::int64_t mtime_ns = 0;  // either means the file changed
   MacroTemplate macros;
   bool has_tags = false;
+  std::vector<std::string_view> request_macros;  // the kRequestMacros it references, for the cache key
 };
 
 struct ProfileResolver::Found {
@@ -375,7 +369,47 @@ std::optional<ProfileResolver::Found> ProfileResolver::look_up(const Device* dev
   return lookup->found;
 }
 
-FetchResult ProfileResolver::fetch(const FetchRequest& request) { return resolve(request, nullptr); }
+struct ProfileResolver::Answer {
+  FetchResult result;
+  std::uint64_t device_changes = 0;
+  std::uint64_t root_generation = 0;
+};
+
+FetchResult ProfileResolver::fetch(const FetchRequest& request) {
+  if (request.transport == Transport::tftp || config_.cache_entries == 0 || !watcher_ || !watcher_->active()) {
+    return resolve(request, nullptr);
+  }
+  // Read before resolving: a change meanwhile makes what is stored stale.
+  const std::uint64_t device_changes = devices_.changes();
+  const std::uint64_t root_generation = watcher_->generation();
+  std::string key;
+  key.reserve(request.path.size() + request.user_agent.size() + request.server_host.size() + 64);
+  for (std::string_view part : {to_string(request.transport), request.server_host, request.server_port,
+                                request.remote_address, request.user_agent,
+                                std::string_view(request.certificate ? request.certificate->fingerprint_sha256 : ""),
+                                request.path}) {
+    key += part;
+    key += '\n';
+  }
+  {
+    std::lock_guard lock(answers_mutex_);
+    auto it = answers_.find(key);
+    if (it != answers_.end() && it->second->device_changes == device_changes &&
+        it->second->root_generation == root_generation) {
+      cache_hits_.inc();
+      return it->second->result;
+    }
+  }
+  FetchResult result = resolve(request, nullptr);
+  // A device with credentials is checked on every fetch.
+  if (result.status == 200 && (!result.device || result.device->http_username.empty())) {
+    auto answer = std::make_shared<Answer>(Answer{result, device_changes, root_generation});
+    std::lock_guard lock(answers_mutex_);
+    if (answers_.size() >= config_.cache_entries) answers_.clear();
+    answers_[key] = std::move(answer);
+  }
+  return result;
+}
 
 FetchResult ProfileResolver::preview(const Device& device, std::string_view file) {
   FetchRequest request;
@@ -477,6 +511,11 @@ FetchResult ProfileResolver::render(const FetchRequest& request, const Device* d
     c->mtime_ns = found.stat.mtime_ns;
     c->macros = std::move(macros).value();
     c->has_tags = text->find('%') != std::string::npos;
+    for (const auto& name : c->macros.referenced_names()) {
+      for (auto m : kRequestMacros) {
+        if (m == name) c->request_macros.push_back(m);
+      }
+    }
     compiled = c;
     std::lock_guard lock(templates_mutex_);
     templates_[found.relative] = compiled;
@@ -510,10 +549,9 @@ FetchResult ProfileResolver::render(const FetchRequest& request, const Device* d
   std::string cache_key = found.relative;
   cache_key += '\n';
   cache_key += device ? device->mac + '#' + std::to_string(device->revision) : std::string("-");
-  for (const auto& name : compiled->macros.referenced_names()) {
-    if (!is_request_macro(name)) continue;
+  for (auto name : compiled->request_macros) {
     // A device variable of the same name wins over the request value.
-    if (device && device->variables.count(name)) continue;
+    if (device && device->variables.count(std::string(name))) continue;
     cache_key += '\n';
     cache_key += name;
     cache_key += '=';

@@ -136,6 +136,14 @@ class ProfileResolver {
   std::unordered_map<std::string, std::shared_ptr<const Lookup>> lookups_;
 
   core::FailureLimiter credential_failures_;
+  // Whole answers to HTTP(S) fetches, by everything a fetch depends on
+  // (transport, Host, the phone's address, User-Agent, certificate, path):
+  // valid while neither the devices nor the root changed, so a phone asking
+  // again costs one look-up. Only with an active watcher.
+  struct Answer;
+  std::mutex answers_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const Answer>> answers_;
+
   std::mutex credentials_mutex_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> verified_credentials_;
 

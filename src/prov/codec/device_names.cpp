@@ -1,6 +1,7 @@
 #include "prov/codec/device_names.hpp"
 
-#include <unordered_set>
+#include <algorithm>
+
 
 namespace ucedge::prov {
 
@@ -93,7 +94,6 @@ std::vector<std::string> mac_candidates(std::string_view file_name) {
   file_name = file_name.substr(0, file_name.find('.'));
 
   std::vector<std::string> out;
-  std::unordered_set<std::string> seen;
   std::size_t i = 0;
   while (i < file_name.size()) {
     if (!is_hex(file_name[i])) {
@@ -105,7 +105,8 @@ std::vector<std::string> mac_candidates(std::string_view file_name) {
     for (std::size_t start = i; start + 12 <= end; ++start) {
       std::string window(file_name.substr(start, 12));
       for (char& c : window) c = to_lower(c);
-      if (seen.insert(window).second) out.push_back(std::move(window));
+      // A name holds a window or two: a linear search beats hashing them.
+      if (std::find(out.begin(), out.end(), window) == out.end()) out.push_back(std::move(window));
     }
     i = end;
   }

@@ -277,6 +277,34 @@ TEST_F(ProfileResolverTest, WatchedRootNeedsNoStatAndSeesEveryChange) {
   EXPECT_FALSE(watcher.active());
 }
 
+TEST_F(ProfileResolverTest, RememberedAnswersFollowDeviceChanges) {
+  write("$MA.xml", "sn=$SN");
+  RootWatcher watcher(root_);
+  ASSERT_TRUE(watcher.start());
+  ProfileResolver resolver(config_, root_, *devices_, metrics_, &watcher);
+  FetchRequest r;
+  r.path = "000e08abcdef.xml";
+  r.user_agent = "Cisco-CP-7841-3PCC/11.0 (000e08abcdef)";
+  auto first = resolver.fetch(r);
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(*first.body, "sn=88012BA01234");
+  EXPECT_EQ(resolver.fetch(r).body, first.body);  // the very same bytes, remembered
+  DeviceInput change;
+  change.serial = "NEWSERIAL";
+  ASSERT_TRUE(devices_->put("000e08abcdef", change));
+  EXPECT_EQ(*resolver.fetch(r).body, "sn=NEWSERIAL");
+  // Another phone's answer is its own.
+  DeviceInput other;
+  other.serial = "OTHER";
+  ASSERT_TRUE(devices_->put("000e08112233", other));
+  FetchRequest o = r;
+  o.path = "000e08112233.xml";
+  o.user_agent = "Cisco-CP-7841-3PCC/11.0 (000e08112233)";
+  EXPECT_EQ(*resolver.fetch(o).body, "sn=OTHER");
+  o.user_agent = r.user_agent;  // the first phone asking for the other's file
+  EXPECT_EQ(resolver.fetch(o).status, 403);
+}
+
 TEST_F(ProfileResolverTest, ReportsAreNotDownloadable) {
   write("reports/x.xml", "secret");
   EXPECT_EQ(get("reports/x.xml", "Cisco-CP-7841-3PCC/11.0 (000e08abcdef)").status, 403);
