@@ -382,12 +382,12 @@ FetchResult ProfileResolver::fetch(const FetchRequest& request) {
   // Read before resolving: a change meanwhile makes what is stored stale.
   const std::uint64_t device_changes = devices_.changes();
   const std::uint64_t root_generation = watcher_->generation();
+  const std::string_view fingerprint =
+      request.certificate ? std::string_view(request.certificate->fingerprint_sha256) : std::string_view();
   std::string key;
   key.reserve(request.path.size() + request.user_agent.size() + request.server_host.size() + 64);
   for (std::string_view part : {to_string(request.transport), request.server_host, request.server_port,
-                                request.remote_address, request.user_agent,
-                                std::string_view(request.certificate ? request.certificate->fingerprint_sha256 : ""),
-                                request.path}) {
+                                request.remote_address, request.user_agent, fingerprint, request.path}) {
     key += part;
     key += '\n';
   }

@@ -303,6 +303,20 @@ TEST_F(ProfileResolverTest, RememberedAnswersFollowDeviceChanges) {
   EXPECT_EQ(*resolver.fetch(o).body, "sn=OTHER");
   o.user_agent = r.user_agent;  // the first phone asking for the other's file
   EXPECT_EQ(resolver.fetch(o).status, 403);
+  // The certificate is part of what an answer is remembered by.
+  net::ClientIdentity cert;
+  cert.common_name = "SEP000e08112233";
+  cert.fingerprint_sha256 = std::string(64, 'a');
+  FetchRequest c;
+  c.transport = Transport::https_client_cert;
+  c.path = "000e08112233.xml";
+  c.certificate = &cert;
+  EXPECT_EQ(*resolver.fetch(c).body, "sn=OTHER");
+  net::ClientIdentity first_phone = cert;
+  first_phone.common_name = "SEP000e08abcdef";
+  first_phone.fingerprint_sha256 = std::string(64, 'b');
+  c.certificate = &first_phone;
+  EXPECT_EQ(resolver.fetch(c).status, 403);
 }
 
 TEST_F(ProfileResolverTest, ReportsAreNotDownloadable) {
