@@ -402,6 +402,12 @@ struct Pusher {
 
 namespace {
 
+std::optional<std::string> check_sip_target(const PushTarget& t) {
+  if (!valid_host(t.host)) return "invalid host \"" + t.host + "\"";
+  if (!t.event.empty() && !is_token(t.event)) return "invalid event \"" + t.event + "\"";
+  return std::nullopt;
+}
+
 // One device of a job being pushed; lives in Pusher::operations until it finishes.
 class Operation : public std::enable_shared_from_this<Operation> {
  public:
@@ -425,19 +431,29 @@ class Operation : public std::enable_shared_from_this<Operation> {
   }
   virtual void release() = 0;
 
+  // The start both SIP transports share: refuse a bad target, or start the
+  // clock the phone has to answer in. False when the push already failed.
+  bool begin_sip() {
+    if (auto bad = check_sip_target(target())) {
+      finish(PushState::failed, 0, *bad);
+      return false;
+    }
+    deadline_.expires_after(impl_.config.timeout);
+    deadline_.async_wait([self = shared_from_this(), this](boost::system::error_code ec) {
+      if (!ec) finish(PushState::failed, 0, timeout_text(impl_.config.timeout));
+    });
+    return true;
+  }
+
   Pusher& impl_;
   std::shared_ptr<JobState> job_;
   std::size_t index_;
+  asio::steady_timer deadline_{impl_.io};
 
  private:
   bool finished_ = false;
 };
 
-std::optional<std::string> check_sip_target(const PushTarget& t) {
-  if (!valid_host(t.host)) return "invalid host \"" + t.host + "\"";
-  if (!t.event.empty() && !is_token(t.event)) return "invalid event \"" + t.event + "\"";
-  return std::nullopt;
-}
 
 std::uint16_t sip_port(const PushTarget& t) { return t.port == 0 ? 5060 : t.port; }  // RFC 3261 §19.1.2
 
@@ -459,11 +475,7 @@ class UdpNotify final : public Operation {
   using Operation::Operation;
 
   void start() override {
-    if (auto bad = check_sip_target(target())) return finish(PushState::failed, 0, *bad);
-    deadline_.expires_after(impl_.config.timeout);
-    deadline_.async_wait([self = shared(), this](boost::system::error_code ec) {
-      if (!ec) finish(PushState::failed, 0, timeout_text(impl_.config.timeout));
-    });
+    if (!begin_sip()) return;
     std::string host(strip_brackets(target().host));
     boost::system::error_code ec;
     asio::ip::address address = asio::ip::make_address(host, ec);
@@ -548,7 +560,6 @@ class UdpNotify final : public Operation {
 
   udp::resolver resolver_{impl_.io};
   asio::steady_timer retransmit_{impl_.io};
-  asio::steady_timer deadline_{impl_.io};
   udp::endpoint peer_;
   std::string request_;
   std::string branch_;
@@ -563,11 +574,7 @@ class TcpNotify final : public Operation {
   using Operation::Operation;
 
   void start() override {
-    if (auto bad = check_sip_target(target())) return finish(PushState::failed, 0, *bad);
-    deadline_.expires_after(impl_.config.timeout);
-    deadline_.async_wait([self = shared(), this](boost::system::error_code ec) {
-      if (!ec) finish(PushState::failed, 0, timeout_text(impl_.config.timeout));
-    });
+    if (!begin_sip()) return;
     std::string host(strip_brackets(target().host));
     boost::system::error_code ec;
     asio::ip::address address = asio::ip::make_address(host, ec);
@@ -677,7 +684,6 @@ class TcpNotify final : public Operation {
 
   tcp::resolver resolver_{impl_.io};
   tcp::socket socket_{impl_.io};
-  asio::steady_timer deadline_{impl_.io};
   std::vector<tcp::endpoint> endpoints_;
   std::string request_;
   std::string branch_;
