@@ -1,23 +1,13 @@
 #include "console/admin_auth.hpp"
 
-#include <sodium.h>
-
 #include "console/admin_accounts.hpp"
+#include "core/digest.hpp"
 
 namespace ucedge::console {
 
 namespace {
 
 constexpr auto kRemembered = std::chrono::minutes(5);
-
-std::string header_digest(std::string_view header) {
-  unsigned char digest[crypto_generichash_BYTES];
-  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(header.data()), header.size(),
-                     nullptr, 0);
-  char hex[sizeof digest * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return hex;
-}
 
 net::Response unauthorized(std::string_view detail) {
   auto r = net::Response::problem(401, "Unauthorized", detail);
@@ -33,7 +23,7 @@ AdminAuth::AdminAuth(store::Store& store, int failures_per_minute, const core::C
 std::optional<net::Response> AdminAuth::refuse(const net::Request& request) {
   std::string_view header = request.header("Authorization");
   if (header.empty()) return unauthorized("administrator credentials are required (HTTP Basic)");
-  const std::string digest = header_digest(header);
+  const std::string digest = core::digest_hex(header);
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mutex_);

@@ -193,6 +193,10 @@ void ProvService::add_admin_routes(net::Router& router, const AdminGuard& admin)
     auto body = parse_body(req);
     if (!body || !body->is_object()) return bad_request("the body is not a JSON object");
     std::string method = body->value("method", std::string("sip"));
+    // "sip" takes the transport the device's contact names.
+    if (method != "sip" && method != "sip_udp" && method != "sip_tcp" && method != "cgi") {
+      return bad_request("\"method\" is \"sip\", \"sip_udp\", \"sip_tcp\" or \"cgi\"");
+    }
     std::string event = body->value("event", std::string("resync"));
     if (event != "resync" && event != "report") return bad_request("\"event\" is \"resync\" or \"report\"");
     std::int64_t wait_ms = body->value("wait_ms", std::int64_t{0});
@@ -226,9 +230,6 @@ void ProvService::add_admin_routes(net::Router& router, const AdminGuard& admin)
           continue;
         }
         bool tcp = method == "sip_tcp" || (method == "sip" && contact->tcp);
-        if (method != "sip" && method != "sip_udp" && method != "sip_tcp") {
-          return bad_request("\"method\" is \"sip\", \"sip_udp\", \"sip_tcp\" or \"cgi\"");
-        }
         t.method = tcp ? PushMethod::sip_tcp : PushMethod::sip_udp;
         t.host = contact->host;
         t.port = contact->port;

@@ -1,6 +1,5 @@
 #include "prov/profile_resolver.hpp"
 
-#include <sodium.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/digest.hpp"
 #include "core/log.hpp"
 #include "core/log_budget.hpp"
 #include "core/password.hpp"
@@ -51,23 +51,7 @@ std::optional<FileStat> stat_file(const std::filesystem::path& p) {
   return f;
 }
 
-std::string hex(const unsigned char* data, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(digits[data[i] >> 4]);
-    out.push_back(digits[data[i] & 15]);
-  }
-  return out;
-}
-
-std::string content_etag(std::string_view body) {
-  unsigned char digest[crypto_generichash_BYTES];
-  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(body.data()), body.size(),
-                     nullptr, 0);
-  return "\"" + hex(digest, 16) + "\"";
-}
+std::string content_etag(std::string_view body) { return "\"" + core::digest_hex(body, 16) + "\""; }
 
 std::string content_type_for(std::string_view name, bool encoded) {
   if (encoded) return "application/octet-stream";
@@ -193,11 +177,8 @@ bool ProfileResolver::credentials_ok(const Device& device, std::string_view auth
   if (!credentials) return false;
   // Argon2id per request would cap a busy server at a few dozen phones a
   // second: a verified header is remembered (by its hash) for a while.
-  std::string key = device.mac + '#' + std::to_string(device.revision) + '#';
-  unsigned char digest[crypto_generichash_BYTES];
-  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(authorization.data()),
-                     authorization.size(), nullptr, 0);
-  key += hex(digest, sizeof digest);
+  const std::string key =
+      device.mac + '#' + std::to_string(device.revision) + '#' + core::digest_hex(authorization);
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(credentials_mutex_);

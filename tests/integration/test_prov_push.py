@@ -86,6 +86,8 @@ def test_customer_resync_reports_each_device(start_ucedge, tmp_path):
         assert by_device["000e08000001"]["state"] == "delivered"
         assert by_device["000e08000002"]["state"] == "failed" and "timeout" in by_device["000e08000002"]["detail"]
         assert r.json()["skipped"] == [{"device": "000e08000003", "detail": "no sip_contact"}]
+        # A method ucedge does not know is refused whole, whatever the devices hold.
+        assert api(u, "POST", "/api/v1/customers/acme/resync", json={"method": "carrier-pigeon"}).status_code == 400
         assert phone.wait(timeout=20) == 0
     finally:
         phone.kill()
