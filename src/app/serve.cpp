@@ -128,6 +128,10 @@ int serve(const Config& config) {
     return 1;
   }
   console::AdminAuth admin_auth(*store);
+  // The pool outlives the server and the provisioning sockets (TFTP, syslog)
+  // that live on its contexts: they are destroyed before it, and connections
+  // still queued on a context when it stops are destroyed with it.
+  core::IoPool pool(config.threads);
   prov::ProvService prov(config.prov, config.data_dir, *store, *secrets, metrics);
   if (config.prov.enabled) {
     if (auto opened = prov.open(); !opened) {
@@ -140,9 +144,6 @@ int serve(const Config& config) {
   add_runtime_routes(router, *store, metrics);
   prov.add_routes(router, [&admin_auth](net::Handler h) { return admin_auth.guard(std::move(h)); });
 
-  // The pool outlives the server: connections still queued on a context
-  // when it stops are destroyed with it.
-  core::IoPool pool(config.threads);
   net::HttpServer server(pool, config.http, router, tls, metrics);
   auto bound = server.start();
   if (!bound) {
