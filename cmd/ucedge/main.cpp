@@ -8,6 +8,7 @@
 #include "global_options.hpp"
 #include "prov_command.hpp"
 #include "tls_command.hpp"
+#include "turn_command.hpp"
 #include "ucedge/build_info.hpp"
 
 namespace {
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   add_config_command(app);
   ucedge::cli::add_tls_command(app, options);
   ucedge::cli::add_prov_command(app, options);
+  ucedge::cli::add_turn_command(app, options);
 
   try {
     app.parse(argc, argv);

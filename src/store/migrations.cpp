@@ -77,6 +77,36 @@ CREATE TABLE prov_reports (
 );
 CREATE INDEX prov_reports_mac ON prov_reports (mac, received_at);
 )sql"},
+    Migration{3, "TURN: long-term users, REST API shared secrets, the turnServers registry", R"sql(
+CREATE TABLE turn_users (
+  username    TEXT NOT NULL,
+  realm       TEXT NOT NULL,
+  key_md5     TEXT NOT NULL,
+  key_sha256  TEXT NOT NULL,
+  created_at  BIGINT NOT NULL,
+  PRIMARY KEY (username, realm)
+);
+CREATE TABLE turn_secrets (
+  id           {id},
+  secret       TEXT NOT NULL,
+  fingerprint  TEXT NOT NULL,
+  created_at   BIGINT NOT NULL
+);
+CREATE TABLE turn_servers (
+  id                          TEXT PRIMARY KEY,
+  server_address              TEXT NOT NULL,
+  client_address              TEXT NOT NULL DEFAULT '',
+  username                    TEXT NOT NULL DEFAULT '',
+  password                    TEXT NOT NULL DEFAULT '',
+  use_short_term_credentials  BIGINT NOT NULL DEFAULT 0,
+  shared_secret               TEXT NOT NULL DEFAULT '',
+  type                        TEXT NOT NULL DEFAULT 'standard',
+  tcp_port_number_override    BIGINT NOT NULL DEFAULT 0,
+  num_registrations           BIGINT NOT NULL DEFAULT 0,
+  created_at                  BIGINT NOT NULL,
+  updated_at                  BIGINT NOT NULL
+);
+)sql"},
 };
 
 struct DialectWord {
