@@ -35,6 +35,8 @@ core::Result<Config, core::ConfigErrors> parse_config(std::string_view text, std
   c.tls = net::tls::parse_tls_settings(tls);
   core::ConfigTable prov = root.table("prov");
   c.prov = prov::parse_prov_config(prov);
+  core::ConfigTable turn = root.table("turn");
+  c.turn = turn::parse_turn_config(turn);
 
   root.finish();
   if (!errors.empty()) return core::fail(std::move(errors));

@@ -14,6 +14,7 @@
 #include "net/tls/tls_config.hpp"
 #include "prov/config.hpp"
 #include "store/store_config.hpp"
+#include "turn/config.hpp"
 
 namespace ucedge::app {
 
@@ -27,6 +28,7 @@ struct Config {
   net::tls::TlsSettings tls;           // [tls]
   store::StoreConfig store;            // [store]
   prov::ProvConfig prov;               // [prov]
+  turn::TurnConfig turn;               // [turn]
 };
 
 // The text of etc/ucedge.toml, compiled into the binary: the embedded default.

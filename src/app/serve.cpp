@@ -21,6 +21,7 @@
 #include "net/tls/tls_contexts.hpp"
 #include "prov/service.hpp"
 #include "store/store.hpp"
+#include "turn/service.hpp"
 #include "ucedge/build_info.hpp"
 
 namespace ucedge::app {
@@ -108,6 +109,7 @@ int serve(const Config& config) {
   for (const auto& l : config.http.listeners) {
     if (l.tls) interfaces.push_back({l.name, l.transport});
   }
+  if (config.turn.enabled && !config.turn.listen_tls.empty()) interfaces.push_back({"turns", "turns"});
   if (!interfaces.empty()) {
     auto created = net::tls::TlsContexts::create(config.tls, config.data_dir, interfaces);
     if (!created) {
@@ -140,9 +142,21 @@ int serve(const Config& config) {
     }
   }
 
+  std::vector<std::string> http_addresses;
+  for (const auto& l : config.http.listeners) http_addresses.push_back(l.address);
+  turn::TurnService turn(config.turn, pool.size(), *store, *secrets, metrics, std::move(http_addresses));
+  if (config.turn.enabled) {
+    if (auto opened = turn.open(); !opened) {
+      log->critical("{}", opened.error());
+      return 1;
+    }
+  }
+
   net::Router router;
   add_runtime_routes(router, *store, metrics);
-  prov.add_routes(router, [&admin_auth](net::Handler h) { return admin_auth.guard(std::move(h)); });
+  const auto admin_guard = [&admin_auth](net::Handler h) { return admin_auth.guard(std::move(h)); };
+  prov.add_routes(router, admin_guard);
+  turn.add_routes(router, admin_guard);
 
   net::HttpServer server(pool, config.http, router, tls, metrics);
   auto bound = server.start();
@@ -156,6 +170,21 @@ int serve(const Config& config) {
     server.shutdown(std::chrono::milliseconds(0));
     return 1;
   }
+  if (config.turn.enabled) {
+    auto relay = turn.start([tls](SSL_CTX** context) -> std::shared_ptr<void> {
+      auto current = tls ? tls->context("turns") : nullptr;
+      *context = current ? current->native_handle() : nullptr;
+      return current;
+    });
+    if (!relay) {
+      log->critical("{}", relay.error());
+      server.shutdown(std::chrono::milliseconds(0));
+      return 1;
+    }
+    for (const auto& l : relay.value()) {
+      services.value().push_back({l.name, l.host, l.port, l.protocol});
+    }
+  }
   pool.start();
 
   nlohmann::json listening = {{"pid", ::getpid()}, {"listeners", nlohmann::json::object()}};
@@ -168,7 +197,11 @@ int serve(const Config& config) {
   }
   for (const auto& b : services.value()) {
     std::string host = b.host.find(':') != std::string::npos ? "[" + b.host + "]" : b.host;
-    std::string url = (b.name == "tftp" ? "tftp://" : "udp://") + host + ":" + std::to_string(b.port);
+    std::string scheme = b.name == "tftp" ? "tftp://"
+                         : b.protocol == "tls" ? "turns://"
+                         : b.name.starts_with("turn") ? "turn://"
+                                                      : "udp://";
+    std::string url = scheme + host + ":" + std::to_string(b.port);
     listening["listeners"][b.name] = {{"host", b.host}, {"port", b.port}, {"protocol", b.protocol}, {"url", url}};
     std::cout << "  " << b.name << std::string(b.name.size() < 18 ? 18 - b.name.size() : 1, ' ') << url << " ("
               << b.protocol << ")\n";
@@ -202,6 +235,7 @@ int serve(const Config& config) {
 
   server.shutdown(config.shutdown_timeout);
   prov.stop();
+  turn.stop();
   pool.stop();
   std::filesystem::remove(listening_file, ec);
   log->info("stopped");

@@ -1,0 +1,525 @@
+// The relay threads on loopback, driven the way a TURN client drives them:
+// real UDP and TCP sockets, requests built with the codec, answers parsed and
+// checked for what a client relies on.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "backend_fixture.hpp"
+#include "core/metrics.hpp"
+#include "core/secret_box.hpp"
+#include "turn/address_policy.hpp"
+#include "turn/auth/authenticator.hpp"
+#include "turn/auth/credentials.hpp"
+#include "turn/auth/nonce.hpp"
+#include "turn/relay/relay_engine.hpp"
+
+namespace ucedge::turn {
+namespace {
+
+using store::testing::BackendTest;
+using Bytes = std::vector<std::uint8_t>;
+
+constexpr const char* kRealm = "relay.test";
+
+stun::TransportAddress loopback(std::uint16_t port) {
+  stun::TransportAddress a;
+  a.ip[0] = 127;
+  a.ip[3] = 1;
+  a.port = port;
+  return a;
+}
+
+stun::TransactionId new_id() {
+  static std::uint8_t counter = 0;
+  stun::TransactionId id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::uint8_t>(rand());
+  id[0] = ++counter;
+  return id;
+}
+
+// A socket that talks to the relay (or plays a peer).
+class Socket {
+ public:
+  explicit Socket(int type = SOCK_DGRAM) {
+    fd_ = ::socket(AF_INET, type, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  ~Socket() { ::close(fd_); }
+  std::uint16_t port() const {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    return ntohs(a.sin_port);
+  }
+  bool connect(std::uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    return ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  void send_to(std::uint16_t port, std::span<const std::uint8_t> bytes) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  void send(std::span<const std::uint8_t> bytes) { ::send(fd_, bytes.data(), bytes.size(), 0); }
+  // One datagram (or what a stream has), or nullopt after `timeout_ms`.
+  std::optional<Bytes> receive(int timeout_ms = 2000) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) != 1) return std::nullopt;
+    Bytes b(70000);
+    auto n = ::recv(fd_, b.data(), b.size(), 0);
+    if (n <= 0) return std::nullopt;
+    b.resize(static_cast<std::size_t>(n));
+    return b;
+  }
+  // Exactly `size` bytes from a stream.
+  std::optional<Bytes> receive_exactly(std::size_t size, int timeout_ms = 2000) {
+    Bytes out;
+    while (out.size() < size) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, timeout_ms) != 1) return std::nullopt;
+      Bytes b(size - out.size());
+      auto n = ::recv(fd_, b.data(), b.size(), 0);
+      if (n <= 0) return std::nullopt;
+      out.insert(out.end(), b.begin(), b.begin() + n);
+    }
+    return out;
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+struct Answer {
+  Bytes bytes;
+  stun::Message message;
+  int error = 0;
+  std::string realm, nonce;
+};
+
+std::optional<Answer> parse_answer(Bytes bytes) {
+  Answer a;
+  a.bytes = std::move(bytes);
+  auto parsed = stun::parse(a.bytes);
+  if (!parsed) return std::nullopt;
+  a.message = *parsed;
+  if (auto e = a.message.find(stun::attr::error_code)) a.error = stun::decode_error_code(*e)->code;
+  if (auto r = a.message.find(stun::attr::realm)) a.realm = std::string(stun::as_text(*r));
+  if (auto n = a.message.find(stun::attr::nonce)) a.nonce = std::string(stun::as_text(*n));
+  return a;
+}
+
+class RelayTest : public BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    SecretBoxKey();
+    credentials_ = std::make_unique<CredentialStore>(*store_, *box_);
+    ASSERT_TRUE(credentials_->load());
+    ASSERT_TRUE(credentials_->add_user("alice", kRealm, "wonderland"));
+    ASSERT_TRUE(credentials_->add_user("bob", kRealm, "builder"));
+    key_ = stun::long_term_key_md5("alice", kRealm, "wonderland");
+  }
+  void TearDown() override {
+    if (engine_) engine_->stop();
+    BackendTest::TearDown();
+  }
+  void SecretBoxKey() {
+    core::SecretBox::Key k{};
+    k[0] = 7;
+    box_ = std::make_unique<core::SecretBox>(k);
+  }
+
+  void start(std::vector<std::string> allow = {"127.0.0.1/32"}, int user_quota = 10, bool tcp = false) {
+    config_.listen_udp = "127.0.0.1:0";
+    config_.listen_tcp = tcp ? "127.0.0.1:0" : "";
+    config_.listen_tls = "";
+    config_.realm = kRealm;
+    config_.relay_port_min = 40000;
+    config_.relay_port_max = 40999;
+    config_.user_quota = user_quota;
+    nonces_ = std::make_unique<NonceIssuer>(std::span<const std::uint8_t>(key_.data(), key_.size()),
+                                            std::chrono::seconds(600));
+    AuthSettings settings;
+    settings.realm = kRealm;
+    authenticator_ = std::make_unique<Authenticator>(settings, *credentials_, *nonces_);
+    OwnAddresses own;
+    own.relayed.push_back(loopback(0));
+    own.relay_port_min = config_.relay_port_min;
+    own.relay_port_max = config_.relay_port_max;
+    auto policy = AddressPolicy::create(allow, {}, own);
+    ASSERT_TRUE(policy) << policy.error();
+    policy_.emplace(std::move(policy).value());
+    shared_ = std::make_unique<RelayShared>(config_, *authenticator_, *policy_, metrics_);
+    engine_ = std::make_unique<RelayEngine>(*shared_, 2);
+    auto bound = engine_->start();
+    ASSERT_TRUE(bound) << bound.error();
+    for (const auto& l : *bound) {
+      if (l.protocol == "udp") udp_port_ = l.port;
+      if (l.protocol == "tcp") tcp_port_ = l.port;
+    }
+  }
+
+  // Sends a request over UDP and returns the parsed answer.
+  std::optional<Answer> ask(Socket& s, std::span<const std::uint8_t> request) {
+    s.send_to(udp_port_, request);
+    auto got = s.receive();
+    if (!got) return std::nullopt;
+    return parse_answer(std::move(*got));
+  }
+
+  // An authenticated request: fills USERNAME/REALM/NONCE/MI around `extra`.
+  template <class F>
+  Bytes request(stun::Method method, const std::string& nonce, F extra, const std::string& user = "alice",
+                std::optional<stun::TransactionId> id = std::nullopt) {
+    Bytes buffer(1500);
+    stun::Builder b(buffer, method, stun::Class::request, id ? *id : new_id());
+    extra(b);
+    b.add_text(stun::attr::username, user);
+    b.add_text(stun::attr::realm, kRealm);
+    b.add_text(stun::attr::nonce, nonce);
+    auto key = user == "alice" ? key_ : stun::long_term_key_md5(user, kRealm, "builder");
+    b.add_integrity(key);
+    b.add_fingerprint();
+    auto out = b.finish();
+    return Bytes(out.begin(), out.end());
+  }
+
+  std::string nonce(Socket& s) {
+    Bytes buffer(200);
+    stun::Builder b(buffer, stun::Method::allocate, stun::Class::request, new_id());
+    b.add_requested_transport(17);
+    auto answer = ask(s, b.finish());
+    EXPECT_TRUE(answer);
+    if (!answer) return {};
+    EXPECT_EQ(answer->error, 401);
+    return answer->nonce;
+  }
+
+  // Allocates for `s`; returns the relayed port.
+  std::uint16_t allocate(Socket& s, std::string& nonce_out) {
+    nonce_out = nonce(s);
+    auto answer = ask(s, request(stun::Method::allocate, nonce_out, [](stun::Builder& b) { b.add_requested_transport(17); }));
+    EXPECT_TRUE(answer);
+    if (!answer) return 0;
+    EXPECT_EQ(answer->message.message_class(), stun::Class::success) << answer->error;
+    auto relayed = answer->message.find(stun::attr::xor_relayed_address);
+    EXPECT_TRUE(relayed);
+    if (!relayed) return 0;
+    return stun::decode_xor_address(*relayed, answer->message.transaction_id())->port;
+  }
+
+  void permit(Socket& s, const std::string& nonce, std::uint16_t peer_port, int expect_error = 0) {
+    auto answer = ask(s, request(stun::Method::create_permission, nonce, [&](stun::Builder& b) {
+      b.add_xor_address(stun::attr::xor_peer_address, loopback(peer_port));
+    }));
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->error, expect_error);
+    if (!expect_error) {
+      EXPECT_EQ(stun::check_integrity(answer->message, key_), stun::Check::valid);
+    }
+  }
+
+  TurnConfig config_;
+  std::unique_ptr<core::SecretBox> box_;
+  std::unique_ptr<CredentialStore> credentials_;
+  std::unique_ptr<NonceIssuer> nonces_;
+  std::unique_ptr<Authenticator> authenticator_;
+  std::optional<AddressPolicy> policy_;
+  core::MetricsRegistry metrics_;
+  std::unique_ptr<RelayShared> shared_;
+  std::unique_ptr<RelayEngine> engine_;
+  LongTermKey key_{};
+  std::uint16_t udp_port_ = 0, tcp_port_ = 0;
+};
+
+TEST_P(RelayTest, BindingAnswersTheMappedAddress) {
+  start();
+  Socket client;
+  Bytes buffer(100);
+  stun::Builder b(buffer, stun::Method::binding, stun::Class::request, new_id());
+  b.add_fingerprint();
+  auto answer = ask(client, b.finish());
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->message.message_class(), stun::Class::success);
+  auto mapped = answer->message.find(stun::attr::xor_mapped_address);
+  ASSERT_TRUE(mapped);
+  EXPECT_EQ(stun::decode_xor_address(*mapped, answer->message.transaction_id())->port, client.port());
+  EXPECT_TRUE(answer->message.has(stun::attr::software));
+  EXPECT_EQ(stun::check_fingerprint(answer->message), stun::Check::valid);
+}
+
+TEST_P(RelayTest, UnknownComprehensionRequiredAttributeGets420) {
+  start();
+  Socket client;
+  Bytes buffer(100);
+  stun::Builder b(buffer, stun::Method::binding, stun::Class::request, new_id());
+  const std::uint8_t value[4] = {1, 2, 3, 4};
+  b.add(0x0031, value);
+  auto answer = ask(client, b.finish());
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->error, 420);
+  auto unknown = answer->message.find(stun::attr::unknown_attributes);
+  ASSERT_TRUE(unknown);
+  ASSERT_EQ(unknown->size(), 2u);
+  EXPECT_EQ((*unknown)[0] << 8 | (*unknown)[1], 0x0031);
+}
+
+TEST_P(RelayTest, AllocateChallengesThenRelaysBothWaysWithIndicationsAndChannels) {
+  start();
+  Socket client, peer;
+  std::string nonce_value;
+  auto first = nonce(client);
+  EXPECT_FALSE(first.empty());
+  std::uint16_t relayed = allocate(client, nonce_value);
+  ASSERT_GE(relayed, 40000);
+  ASSERT_LE(relayed, 40999);
+
+  // Without a permission the peer's datagram goes nowhere.
+  const Bytes hello = {'h', 'e', 'l', 'l', 'o'};
+  peer.send_to(relayed, hello);
+  EXPECT_FALSE(client.receive(200));
+
+  permit(client, nonce_value, peer.port());
+  peer.send_to(relayed, hello);
+  auto data = client.receive();
+  ASSERT_TRUE(data);
+  auto indication = parse_answer(*data);
+  ASSERT_TRUE(indication);
+  EXPECT_EQ(indication->message.method(), stun::Method::data);
+  EXPECT_EQ(indication->message.message_class(), stun::Class::indication);
+  auto payload = indication->message.find(stun::attr::data);
+  ASSERT_TRUE(payload);
+  EXPECT_EQ(Bytes(payload->begin(), payload->end()), hello);
+  auto from = indication->message.find(stun::attr::xor_peer_address);
+  ASSERT_TRUE(from);
+  EXPECT_EQ(stun::decode_xor_address(*from, indication->message.transaction_id())->port, peer.port());
+
+  // Send indication to the peer.
+  Bytes buffer(200);
+  stun::Builder send(buffer, stun::Method::send, stun::Class::indication, new_id());
+  send.add_xor_address(stun::attr::xor_peer_address, loopback(peer.port()));
+  const Bytes world = {'w', 'o', 'r', 'l', 'd', '!'};
+  send.add(stun::attr::data, world);
+  client.send_to(udp_port_, send.finish());
+  auto at_peer = peer.receive();
+  ASSERT_TRUE(at_peer);
+  EXPECT_EQ(*at_peer, world);
+
+  // ChannelBind, then ChannelData both ways.
+  auto bound = ask(client, request(stun::Method::channel_bind, nonce_value, [&](stun::Builder& b) {
+    b.add_channel_number(0x4001);
+    b.add_xor_address(stun::attr::xor_peer_address, loopback(peer.port()));
+  }));
+  ASSERT_TRUE(bound);
+  EXPECT_EQ(bound->message.message_class(), stun::Class::success) << bound->error;
+  Bytes frame(4 + 3);
+  stun::write_channel_data_header(frame.data(), 0x4001, 3);
+  frame[4] = 'a', frame[5] = 'b', frame[6] = 'c';
+  client.send_to(udp_port_, frame);
+  at_peer = peer.receive();
+  ASSERT_TRUE(at_peer);
+  EXPECT_EQ(*at_peer, (Bytes{'a', 'b', 'c'}));
+  peer.send_to(relayed, hello);
+  data = client.receive();
+  ASSERT_TRUE(data);
+  auto channel_data = stun::parse_channel_data(*data);
+  ASSERT_TRUE(channel_data);
+  EXPECT_EQ(channel_data->channel, 0x4001);
+  EXPECT_EQ(Bytes(channel_data->payload.begin(), channel_data->payload.end()), hello);
+
+  // The admin view counts the traffic while the allocation lives.
+  auto live = engine_->allocations();
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].username, "alice");
+  EXPECT_EQ(live[0].packets_to_peers, 2u);
+  EXPECT_EQ(live[0].packets_from_peers, 2u);
+  EXPECT_EQ(live[0].bytes_from_peers, 10u);
+  ASSERT_EQ(live[0].peers.size(), 1u);
+  EXPECT_EQ(live[0].peers[0].channel, 0x4001);
+}
+
+TEST_P(RelayTest, RetransmittedAllocateGetsTheSameAnswerAndAnotherGets437) {
+  start();
+  Socket client;
+  std::string n = nonce(client);
+  auto id = new_id();
+  auto allocate_request = request(stun::Method::allocate, n, [](stun::Builder& b) { b.add_requested_transport(17); },
+                                  "alice", id);
+  auto first = ask(client, allocate_request);
+  auto again = ask(client, allocate_request);
+  ASSERT_TRUE(first && again);
+  EXPECT_EQ(first->bytes, again->bytes);
+  auto other = ask(client, request(stun::Method::allocate, n, [](stun::Builder& b) { b.add_requested_transport(17); }));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->error, 437);
+}
+
+TEST_P(RelayTest, WrongPasswordGets401WithRealmAndNonce) {
+  start();
+  Socket client;
+  std::string n = nonce(client);
+  Bytes buffer(300);
+  stun::Builder b(buffer, stun::Method::allocate, stun::Class::request, new_id());
+  b.add_requested_transport(17);
+  b.add_text(stun::attr::username, "alice");
+  b.add_text(stun::attr::realm, kRealm);
+  b.add_text(stun::attr::nonce, n);
+  b.add_integrity(stun::long_term_key_md5("alice", kRealm, "not the password"));
+  auto answer = ask(client, b.finish());
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->error, 401);
+  EXPECT_EQ(answer->realm, kRealm);
+  EXPECT_FALSE(answer->nonce.empty());
+  EXPECT_FALSE(answer->message.has(stun::attr::message_integrity));
+}
+
+TEST_P(RelayTest, TcpRelayIsRefused442) {
+  start();
+  Socket client;
+  auto answer = ask(client, request(stun::Method::allocate, nonce(client), [](stun::Builder& b) { b.add_requested_transport(6); }));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->error, 442);
+  EXPECT_EQ(stun::check_integrity(answer->message, key_), stun::Check::valid);
+}
+
+TEST_P(RelayTest, PeersInPrivateRangesAreRefusedByDefault) {
+  start({});
+  Socket client;
+  std::string n;
+  ASSERT_NE(allocate(client, n), 0);
+  permit(client, n, 9, 403);  // 127.0.0.1 is loopback
+  auto answer = ask(client, request(stun::Method::create_permission, n, [](stun::Builder& b) {
+    stun::TransportAddress metadata;
+    metadata.ip = {169, 254, 169, 254};
+    metadata.port = 80;
+    b.add_xor_address(stun::attr::xor_peer_address, metadata);
+  }));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->error, 403);
+}
+
+TEST_P(RelayTest, RefreshZeroDeletesTheAllocation) {
+  start();
+  Socket client;
+  std::string n;
+  ASSERT_NE(allocate(client, n), 0);
+  auto refreshed = ask(client, request(stun::Method::refresh, n, [](stun::Builder& b) { b.add_u32(stun::attr::lifetime, 0); }));
+  ASSERT_TRUE(refreshed);
+  EXPECT_EQ(refreshed->message.message_class(), stun::Class::success);
+  EXPECT_TRUE(engine_->allocations().empty());
+  permit(client, n, 9, 437);
+}
+
+TEST_P(RelayTest, SecondUserCannotUseTheAllocation441AndQuotaGives486) {
+  start({"127.0.0.1/32"}, 1);
+  Socket client, other;
+  std::string n;
+  ASSERT_NE(allocate(client, n), 0);
+  auto wrong = ask(client, request(stun::Method::create_permission, n, [](stun::Builder& b) {
+    b.add_xor_address(stun::attr::xor_peer_address, loopback(9));
+  }, "bob"));
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->error, 441);
+  std::string n2 = nonce(other);
+  auto second = ask(other, request(stun::Method::allocate, n2, [](stun::Builder& b) { b.add_requested_transport(17); }));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->error, 486);
+}
+
+TEST_P(RelayTest, EvenPortWithReservationKeepsTheNextPort) {
+  start();
+  Socket client, second;
+  std::string n = nonce(client);
+  auto answer = ask(client, request(stun::Method::allocate, n, [](stun::Builder& b) {
+    b.add_requested_transport(17);
+    b.add_even_port(true);
+  }));
+  ASSERT_TRUE(answer);
+  ASSERT_EQ(answer->message.message_class(), stun::Class::success) << answer->error;
+  auto relayed = stun::decode_xor_address(*answer->message.find(stun::attr::xor_relayed_address),
+                                          answer->message.transaction_id());
+  EXPECT_EQ(relayed->port % 2, 0);
+  auto token = answer->message.find(stun::attr::reservation_token);
+  ASSERT_TRUE(token);
+  ASSERT_EQ(token->size(), 8u);
+  Bytes token_bytes(token->begin(), token->end());
+  std::string n2 = nonce(second);
+  auto paired = ask(second, request(stun::Method::allocate, n2, [&](stun::Builder& b) {
+    b.add_requested_transport(17);
+    b.add(stun::attr::reservation_token, token_bytes);
+  }));
+  ASSERT_TRUE(paired);
+  ASSERT_EQ(paired->message.message_class(), stun::Class::success) << paired->error;
+  auto next = stun::decode_xor_address(*paired->message.find(stun::attr::xor_relayed_address),
+                                       paired->message.transaction_id());
+  EXPECT_EQ(next->port, relayed->port + 1);
+}
+
+TEST_P(RelayTest, TcpControlConnectionCarriesChannelDataPadded) {
+  start({"127.0.0.1/32"}, 10, true);
+  Socket client(SOCK_STREAM), peer;
+  ASSERT_TRUE(client.connect(tcp_port_));
+  auto ask_tcp = [&](std::span<const std::uint8_t> bytes) -> std::optional<Answer> {
+    client.send(bytes);
+    auto header = client.receive_exactly(20);
+    if (!header) return std::nullopt;
+    std::size_t length = (*header)[2] << 8 | (*header)[3];
+    auto body = client.receive_exactly(length);
+    if (!body) return std::nullopt;
+    header->insert(header->end(), body->begin(), body->end());
+    return parse_answer(*header);
+  };
+  Bytes buffer(200);
+  stun::Builder b(buffer, stun::Method::allocate, stun::Class::request, new_id());
+  b.add_requested_transport(17);
+  auto challenge = ask_tcp(b.finish());
+  ASSERT_TRUE(challenge);
+  ASSERT_EQ(challenge->error, 401);
+  auto allocated = ask_tcp(request(stun::Method::allocate, challenge->nonce, [](stun::Builder& b) { b.add_requested_transport(17); }));
+  ASSERT_TRUE(allocated);
+  ASSERT_EQ(allocated->message.message_class(), stun::Class::success) << allocated->error;
+  auto relayed = stun::decode_xor_address(*allocated->message.find(stun::attr::xor_relayed_address),
+                                          allocated->message.transaction_id());
+  auto bound = ask_tcp(request(stun::Method::channel_bind, challenge->nonce, [&](stun::Builder& b) {
+    b.add_channel_number(0x4002);
+    b.add_xor_address(stun::attr::xor_peer_address, loopback(peer.port()));
+  }));
+  ASSERT_TRUE(bound);
+  EXPECT_EQ(bound->message.message_class(), stun::Class::success) << bound->error;
+  peer.send_to(relayed->port, Bytes{'x', 'y', 'z'});
+  auto frame = client.receive_exactly(8);  // 4 header + 3 data + 1 padding
+  ASSERT_TRUE(frame);
+  EXPECT_EQ((*frame)[0] << 8 | (*frame)[1], 0x4002);
+  EXPECT_EQ((*frame)[3], 3);
+  EXPECT_EQ((*frame)[4], 'x');
+  // Closing the connection ends the allocation.
+  ::shutdown(client.fd(), SHUT_RDWR);
+  for (int i = 0; i < 100 && !engine_->allocations().empty(); ++i) ::usleep(10'000);
+  EXPECT_TRUE(engine_->allocations().empty());
+}
+
+// The relay reads credentials from memory; SQLite is enough to fill it.
+INSTANTIATE_TEST_SUITE_P(Sqlite, RelayTest, ::testing::Values(store::Backend::sqlite), store::testing::backend_label);
+
+}  // namespace
+}  // namespace ucedge::turn
