@@ -4,6 +4,7 @@
 // permissions and channels that say which peers may use them. Owned and
 // touched by one relay thread; counters are readable from others.
 #include <atomic>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,7 +20,16 @@ class Allocation;
 
 // What an epoll event points at.
 struct Handle {
-  enum class Kind : std::uint8_t { udp_listener, tcp_listener, stream, relay, wake };
+  enum class Kind : std::uint8_t {
+    udp_listener,
+    tcp_listener,
+    stream,
+    relay,
+    wake,
+    tcp_relay_listener,  // RFC 6062: peers connect to a TCP allocation here
+    peer_connect,        // RFC 6062: the server's connection to a peer, being made
+    pipe_peer,           // RFC 6062: the peer side of a bound data connection
+  };
   Kind kind;
   void* owner = nullptr;
   int family_index = 0;  // relay: 0 = IPv4 socket, 1 = IPv6 socket
@@ -63,6 +73,19 @@ class ByteBucket {
   std::int64_t last_ms_ = 0;
 };
 
+// RFC 6062: a connection to a peer the server made (Connect) and has not
+// yet been told its result.
+struct PendingConnect {
+  int fd = -1;
+  Endpoint peer;
+  Allocation* allocation = nullptr;
+  stun::TransactionId transaction{};
+  std::array<std::uint8_t, 16> key{};
+  bool sha256 = false;
+  std::int64_t deadline = 0;  // steady seconds
+  Handle handle{};
+};
+
 struct Permission {
   Endpoint peer;            // the port is not part of a permission
   std::int64_t expires = 0; // steady seconds
@@ -86,6 +109,13 @@ class Allocation {
   std::array<RelaySocket, 2> relays;       // [0] IPv4, [1] IPv6; either may be closed
   std::array<Handle, 2> relay_handles{};
   bool dont_fragment = false;
+  // RFC 6062: the relayed address is a listening TCP socket in relays[0/1];
+  // `alive` tells data connections on other threads that it ended.
+  bool tcp = false;
+  std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
+  // Peers with a connection made by Connect, for 446; each flag turns false
+  // when its connection closes.
+  std::vector<std::pair<Endpoint, std::shared_ptr<std::atomic<bool>>>> tcp_peers;
 
   stun::TransactionId allocate_transaction{};
   std::vector<std::uint8_t> allocate_response;  // resent on a retransmitted Allocate

@@ -1,6 +1,7 @@
 #include "turn/relay/relay_ports.hpp"
 
 #include <fcntl.h>
+#include <cerrno>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -70,6 +71,49 @@ std::optional<RelaySocket> RelayPorts::open_at(const Endpoint& address, std::uin
   if (port < min_ || port > max_) return std::nullopt;
   std::lock_guard lock(mutex_);
   return bind_locked(address, port);
+}
+
+std::optional<RelaySocket> RelayPorts::open_tcp(const Endpoint& address) {
+  std::lock_guard lock(mutex_);
+  const std::uint32_t span = static_cast<std::uint32_t>(max_ - min_) + 1;
+  std::uint32_t start = static_cast<std::uint32_t>(random_() % span);
+  for (std::uint32_t i = 0; i < span; ++i) {
+    auto port = static_cast<std::uint16_t>(min_ + (start + i) % span);
+    if (used_.test(port)) continue;
+    int fd = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::nullopt;
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    Endpoint local = address;
+    if (local.is_v6()) {
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      reinterpret_cast<sockaddr_in6*>(&local.storage)->sin6_port = htons(port);
+    } else {
+      reinterpret_cast<sockaddr_in*>(&local.storage)->sin_port = htons(port);
+    }
+    if (::bind(fd, local.sockaddr_ptr(), local.length) != 0 || ::listen(fd, 64) != 0) {
+      ::close(fd);
+      continue;
+    }
+    used_.set(port);
+    return RelaySocket(fd, local);
+  }
+  return std::nullopt;
+}
+
+int RelayPorts::connect_from(const Endpoint& local, const Endpoint& peer) {
+  int fd = ::socket(local.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (::bind(fd, local.sockaddr_ptr(), local.length) != 0 ||
+      (::connect(fd, peer.sockaddr_ptr(), peer.length) != 0 && errno != EINPROGRESS)) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 void RelayPorts::release(std::uint16_t port) {

@@ -50,6 +50,11 @@ class RelayPorts {
   std::optional<RelaySocket> open(const Endpoint& address, bool even);
   // The socket at exactly `port`, if it is free.
   std::optional<RelaySocket> open_at(const Endpoint& address, std::uint16_t port);
+  // RFC 6062: a listening TCP socket on `address` at a free port, bound so
+  // that connect_from() can open connections from the same address and port.
+  std::optional<RelaySocket> open_tcp(const Endpoint& address);
+  // A non-blocking connect to `peer` from `local` (a TCP relayed address); -1 on failure.
+  static int connect_from(const Endpoint& local, const Endpoint& peer);
   // Gives a port back when its socket closes.
   void release(std::uint16_t port);
 

@@ -3,6 +3,8 @@
 #include "turn/relay/allocation.hpp"
 
 #include <arpa/inet.h>
+#include <openssl/rand.h>
+#include <unistd.h>
 
 #include "ucedge/build_info.hpp"
 
@@ -48,7 +50,7 @@ RelayMetrics RelayMetrics::create(core::MetricsRegistry& r) {
                                        "Requests refused by authentication, by reason (no per-user labels).",
                                        "reason=\"" + std::string(reason) + "\""));
   }
-  for (int code : {400, 403, 420, 437, 440, 441, 442, 443, 486, 500, 508}) {
+  for (int code : {400, 403, 420, 437, 440, 441, 442, 443, 446, 447, 486, 500, 508}) {
     m.errors.emplace(std::to_string(code),
                      &r.counter("ucedge_turn_error_answers_total", "Error answers other than authentication, by code.",
                                 "code=\"" + std::to_string(code) + "\""));
@@ -98,6 +100,46 @@ void RelayShared::release(const std::string& username) {
   auto it = per_user_.find(username);
   if (it != per_user_.end() && --it->second <= 0) per_user_.erase(it);
   total_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+TcpConnectionTable::~TcpConnectionTable() {
+  for (auto& [id, e] : entries_) {
+    ::close(e.fd);
+    if (e.open) e.open->store(false);
+  }
+}
+
+std::uint32_t TcpConnectionTable::add(Entry entry) {
+  std::lock_guard lock(mutex_);
+  std::uint32_t id = 0;
+  // Unguessable, and a ConnectionBind must also come with the allocation's credentials.
+  do {
+    if (::RAND_bytes(reinterpret_cast<unsigned char*>(&id), sizeof id) != 1) id = static_cast<std::uint32_t>(entries_.size() + 1);
+  } while (id == 0 || entries_.count(id));
+  entries_.emplace(id, std::move(entry));
+  return id;
+}
+
+std::optional<TcpConnectionTable::Entry> TcpConnectionTable::take(std::uint32_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return std::nullopt;
+  Entry e = std::move(it->second);
+  entries_.erase(it);
+  return e;
+}
+
+void TcpConnectionTable::expire(std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->second.expires <= now || !it->second.allocation_alive->load()) {
+      ::close(it->second.fd);
+      if (it->second.open) it->second.open->store(false);
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 std::string_view to_string(ClientTransport t) {

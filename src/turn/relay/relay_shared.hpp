@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -47,6 +48,28 @@ struct RelayMetrics {
   void error_answer(int code) const;
 };
 
+// RFC 6062: peer connections waiting for the client's ConnectionBind, which
+// may arrive on a data connection another thread accepted.
+class TcpConnectionTable {
+ public:
+  struct Entry {
+    int fd = -1;
+    Endpoint peer;
+    std::string username;
+    std::shared_ptr<std::atomic<bool>> allocation_alive;
+    std::shared_ptr<std::atomic<bool>> open;
+    std::int64_t expires = 0;  // steady seconds
+  };
+  ~TcpConnectionTable();
+  std::uint32_t add(Entry entry);
+  std::optional<Entry> take(std::uint32_t id);
+  void expire(std::int64_t now);  // closes what waited 30 s (RFC 6062 §5.3)
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::uint32_t, Entry> entries_;
+};
+
 struct RelayShared {
   RelayShared(const TurnConfig& config, const Authenticator& authenticator, const AddressPolicy& policy,
               core::MetricsRegistry& registry);
@@ -66,6 +89,7 @@ struct RelayShared {
   std::optional<Endpoint> advertised_v6;
 
   std::atomic<std::uint64_t> next_allocation_id{1};
+  TcpConnectionTable tcp_connections;
   // Answers to requests that failed authentication, per thread per second.
   double challenges_per_second_per_thread = 20'000;
 

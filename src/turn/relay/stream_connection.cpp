@@ -22,6 +22,8 @@ StreamConnection::StreamConnection(int fd, Endpoint client, Endpoint local, Clie
 StreamConnection::~StreamConnection() {
   if (ssl_) SSL_free(ssl_);
   if (fd_ >= 0) ::close(fd_);
+  if (peer_fd >= 0) ::close(peer_fd);
+  if (open) open->store(false);
 }
 
 bool StreamConnection::start_tls(SSL_CTX* context, std::shared_ptr<void> owner) {

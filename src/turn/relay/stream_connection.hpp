@@ -4,6 +4,7 @@
 // them. Framing is the worker's job.
 #include <openssl/ssl.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -47,7 +48,18 @@ class StreamConnection {
   Allocation* allocation = nullptr;
   std::int64_t last_activity = 0;  // steady seconds
   bool writing_registered = false;
+  bool reading = true;  // false while the peer side of a pipe is backed up
   bool dead = false;
+
+  // RFC 6062 data connection: after ConnectionBind, bytes pass unframed
+  // between this connection and a TCP peer.
+  bool piped = false;
+  int peer_fd = -1;
+  Handle peer_handle{Handle::Kind::pipe_peer, this, 0};
+  std::vector<std::uint8_t> to_peer;
+  std::uint32_t peer_events = 0;  // what the peer socket is registered for
+  std::shared_ptr<std::atomic<bool>> allocation_alive;
+  std::shared_ptr<std::atomic<bool>> open;
 
  private:
   Io handshake();

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <openssl/rand.h>
+
 #include "core/log.hpp"
 #include "turn/relay/stream_connection.hpp"
 
@@ -22,6 +24,9 @@ constexpr std::int64_t kChannelLifetime = 600;     // RFC 8656 §12
 constexpr std::int64_t kStreamIdleWithoutAllocation = 60;
 constexpr std::size_t kMaxStreamOutput = 1 << 20;  // relayed data beyond it is dropped, like UDP would
 constexpr std::uint8_t kUdp = 17;
+constexpr std::uint8_t kTcp = 6;
+constexpr std::int64_t kTcpConnectTimeout = 30;  // RFC 6062 §5.2, §5.3
+constexpr std::size_t kPipeHighWater = 256 * 1024;
 
 // Attributes a TURN server understands in requests and indications.
 constexpr std::array<std::uint16_t, 24> kKnownAttributes = {
@@ -48,6 +53,8 @@ std::string_view reason_of(int code) {
     case 441: return "Wrong Credentials";
     case 442: return "Unsupported Transport Protocol";
     case 443: return "Peer Address Family Mismatch";
+    case 446: return "Connection Already Exists";
+    case 447: return "Connection Timeout or Failure";
     case 486: return "Allocation Quota Reached";
     case 500: return "Server Error";
     case 508: return "Insufficient Capacity";
@@ -213,6 +220,7 @@ void Worker::run() {
     publish_counters();
     dead_allocations_.clear();
     dead_connections_.clear();
+    dead_connects_.clear();
     if (now_ms_ >= next_sweep_ms_) {
       sweep();
       next_sweep_ms_ = now_ms_ + 1000;
@@ -232,6 +240,21 @@ void Worker::dispatch(Handle* handle, std::uint32_t events) {
     case Handle::Kind::relay: {
       auto* a = static_cast<Allocation*>(handle->owner);
       if (!a->dead) read_relay(*a, handle->family_index);
+      break;
+    }
+    case Handle::Kind::tcp_relay_listener: {
+      auto* a = static_cast<Allocation*>(handle->owner);
+      if (!a->dead) accept_peer(*a, handle->family_index);
+      break;
+    }
+    case Handle::Kind::peer_connect: {
+      auto* pending = static_cast<PendingConnect*>(handle->owner);
+      if (pending->fd >= 0) connect_finished(*pending, false);
+      break;
+    }
+    case Handle::Kind::pipe_peer: {
+      auto* c = static_cast<StreamConnection*>(handle->owner);
+      if (!c->dead) on_pipe_peer_event(*c, events);
       break;
     }
     case Handle::Kind::wake: break;
@@ -272,12 +295,24 @@ void Worker::sweep() {
   for (Allocation* a : expired) destroy(*a);
   std::vector<StreamConnection*> idle;
   for (auto& [ptr, c] : connections_) {
-    if (!c->allocation && c->last_activity + kStreamIdleWithoutAllocation <= now_) idle.push_back(ptr);
+    if (!c->allocation && !c->piped && c->last_activity + kStreamIdleWithoutAllocation <= now_) idle.push_back(ptr);
+  }
+  for (auto& [ptr, c] : connections_) {
+    if (c->piped && c->allocation_alive && !c->allocation_alive->load()) idle.push_back(ptr);
   }
   for (auto* c : idle) close_stream(*c);
-  if (index_ == 0) shared_.ports.expire_reservations();
+  std::vector<PendingConnect*> late;
+  for (auto& [ptr, pending] : connects_) {
+    if (pending->deadline <= now_) late.push_back(ptr);
+  }
+  for (auto* pending : late) connect_finished(*pending, true);
+  if (index_ == 0) {
+    shared_.ports.expire_reservations();
+    shared_.tcp_connections.expire(now_);
+  }
   dead_allocations_.clear();
   dead_connections_.clear();
+  dead_connects_.clear();
 }
 
 // ---------------------------------------------------------------------------
@@ -578,7 +613,9 @@ void Worker::on_request(const Origin& origin, const stun::Message& request) {
     case stun::Method::allocate:
     case stun::Method::refresh:
     case stun::Method::create_permission:
-    case stun::Method::channel_bind: break;
+    case stun::Method::channel_bind:
+    case stun::Method::connect:
+    case stun::Method::connection_bind: break;
     default:
       reply_error(origin, request, 400, "Unsupported method", nullptr);
       return;
@@ -601,6 +638,10 @@ void Worker::on_request(const Origin& origin, const stun::Message& request) {
     reply_error(origin, request, 420, {}, &auth);
     return;
   }
+  if (request.method() == stun::Method::connection_bind) {
+    on_connection_bind(origin, request, auth);
+    return;
+  }
   Allocation* a = find_allocation(origin);
   if (request.method() == stun::Method::allocate) {
     on_allocate(origin, request, auth);
@@ -620,6 +661,7 @@ void Worker::on_request(const Origin& origin, const stun::Message& request) {
     return;
   }
   if (request.method() == stun::Method::create_permission) on_create_permission(origin, request, auth, *a);
+  else if (request.method() == stun::Method::connect) on_connect(origin, request, auth, *a);
   else on_channel_bind(origin, request, auth, *a);
 }
 
@@ -651,6 +693,10 @@ void Worker::on_allocate(const Origin& origin, const stun::Message& request, con
   auto transport = decoded<std::uint8_t>(request, stun::attr::requested_transport, stun::decode_requested_transport);
   if (!transport) {
     reply_error(origin, request, 400, "REQUESTED-TRANSPORT missing", &auth);
+    return;
+  }
+  if (*transport == kTcp) {
+    open_tcp_allocation(origin, request, auth);
     return;
   }
   if (*transport != kUdp) {
@@ -821,6 +867,11 @@ void Worker::on_allocate(const Origin& origin, const stun::Message& request, con
   auto bytes = b.finish();
   a->allocate_response.assign(bytes.begin(), bytes.end());
 
+  register_allocation(std::move(a), origin);
+  reply(origin, bytes);
+}
+
+void Worker::register_allocation(std::unique_ptr<Allocation> a, const Origin& origin) {
   Allocation* raw = a.get();
   {
     std::lock_guard lock(registry_mutex_);
@@ -830,7 +881,6 @@ void Worker::on_allocate(const Origin& origin, const stun::Message& request, con
   else by_client_[EndpointKey::of(origin.client)] = raw;
   shared_.metrics.allocations->add(1);
   shared_.metrics.allocations_created->inc();
-  reply(origin, bytes);
 }
 
 void Worker::on_refresh(const Origin& origin, const stun::Message& request, const AuthOutcome& auth, Allocation* a) {
@@ -964,6 +1014,19 @@ void Worker::on_channel_bind(const Origin& origin, const stun::Message& request,
 void Worker::destroy(Allocation& a) {
   if (a.dead) return;
   a.dead = true;
+  a.alive->store(false);
+  std::vector<PendingConnect*> orphans;
+  for (auto& [ptr, pending] : connects_) {
+    if (pending->allocation == &a) orphans.push_back(ptr);
+  }
+  for (auto* pending : orphans) {
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, pending->fd, nullptr);
+    ::close(pending->fd);
+    pending->fd = -1;
+    auto it = connects_.find(pending);
+    dead_connects_.push_back(std::move(it->second));
+    connects_.erase(it);
+  }
   for (auto& relay : a.relays) {
     if (!relay) continue;
     ::epoll_ctl(epoll_, EPOLL_CTL_DEL, relay.fd(), nullptr);
@@ -1017,6 +1080,21 @@ void Worker::on_stream_event(StreamConnection& c, std::uint32_t events) {
       close_stream(c);
       return;
     }
+    if (c.piped) update_pipe_interest(c);
+  }
+  if (c.piped) {
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      auto r = c.read();
+      if (!c.input().empty()) pipe_to_peer(c);
+      if (c.dead) return;
+      if (r == StreamConnection::Io::closed) {
+        close_stream(c);
+        return;
+      }
+    }
+    update_stream_interest(c);
+    update_pipe_interest(c);
+    return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     auto r = c.read();
@@ -1046,6 +1124,7 @@ void Worker::stream_frames(StreamConnection& c) {
     }
     if (*size == 0 || *size > in.size() - offset) break;
     std::uint8_t* frame = in.data() + offset;
+    if (c.piped) break;
     if (stun::is_channel_data(frame[0])) {
       // The frame's padding is not part of the ChannelData message.
       std::size_t length = 4 + (static_cast<std::size_t>(frame[2]) << 8 | frame[3]);
@@ -1057,6 +1136,8 @@ void Worker::stream_frames(StreamConnection& c) {
   }
   flush();  // queued datagrams point into the input buffer
   if (!c.dead) in.erase(in.begin(), in.begin() + static_cast<long>(offset));
+  // Bytes after a ConnectionBind are the application's, for the peer.
+  if (!c.dead && c.piped && !in.empty()) pipe_to_peer(c);
 }
 
 void Worker::stream_write(StreamConnection& c, std::span<const std::uint8_t> frame, bool control) {
@@ -1080,12 +1161,15 @@ void Worker::stream_write(StreamConnection& c, std::span<const std::uint8_t> fra
 void Worker::update_stream_interest(StreamConnection& c) {
   if (c.dead) return;
   const bool want = c.wants_write();
-  if (want == c.writing_registered) return;
+  // A piped connection stops reading while its peer cannot keep up.
+  const bool read = !c.piped || c.to_peer.size() < kPipeHighWater;
+  if (want == c.writing_registered && read == c.reading) return;
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u);
+  ev.events = (read ? EPOLLIN | EPOLLRDHUP : 0u) | (want ? EPOLLOUT : 0u);
   ev.data.ptr = &c.handle;
   ::epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd(), &ev);
   c.writing_registered = want;
+  c.reading = read;
 }
 
 void Worker::close_stream(StreamConnection& c) {
@@ -1094,11 +1178,316 @@ void Worker::close_stream(StreamConnection& c) {
   // Closing the control connection ends its allocation (RFC 8656 §3.1).
   if (c.allocation) destroy(*c.allocation);
   ::epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd(), nullptr);
+  if (c.peer_fd >= 0) ::epoll_ctl(epoll_, EPOLL_CTL_DEL, c.peer_fd, nullptr);
   auto it = connections_.find(&c);
   if (it != connections_.end()) {
     dead_connections_.push_back(std::move(it->second));
     connections_.erase(it);
   }
+}
+
+// ---------------------------------------------------------------------------
+// RFC 6062: TCP allocations
+
+namespace {
+
+// A response to an authenticated request sent after the request is gone.
+std::span<const std::uint8_t> sign(stun::Builder& b, const std::array<std::uint8_t, 16>& key, bool sha256,
+                                   std::string_view software) {
+  b.add_text(stun::attr::software, software);
+  if (sha256) b.add_integrity_sha256(key);
+  else b.add_integrity(key);
+  b.add_fingerprint();
+  return b.finish();
+}
+
+}  // namespace
+
+void Worker::open_tcp_allocation(const Origin& origin, const stun::Message& request, const AuthOutcome& auth) {
+  // §5.1: a TCP relay needs a TCP (or TLS) control connection, and none of
+  // the UDP-only attributes.
+  if (!origin.connection) {
+    reply_error(origin, request, 400, "a TCP allocation needs a TCP or TLS connection", &auth);
+    return;
+  }
+  if (request.has(stun::attr::even_port) || request.has(stun::attr::reservation_token) ||
+      request.has(stun::attr::dont_fragment) || request.has(stun::attr::additional_address_family)) {
+    reply_error(origin, request, 400, "attribute not allowed with a TCP allocation", &auth);
+    return;
+  }
+  int family = 0;
+  if (auto f = request.find(stun::attr::requested_address_family)) {
+    auto decoded_family = stun::decode_address_family(*f);
+    if (!decoded_family) {
+      reply_error(origin, request, 440, {}, &auth);
+      return;
+    }
+    family = *decoded_family == stun::TransportAddress::Family::ipv6 ? 1 : 0;
+  }
+  const auto& relay = family == 0 ? shared_.relay_v4 : shared_.relay_v6;
+  if (!relay) {
+    reply_error(origin, request, 440, {}, &auth);
+    return;
+  }
+  switch (shared_.acquire(auth.username)) {
+    case RelayShared::Quota::user: reply_error(origin, request, 486, {}, &auth); return;
+    case RelayShared::Quota::total: reply_error(origin, request, 508, "Server at capacity", &auth); return;
+    case RelayShared::Quota::ok: break;
+  }
+  auto socket = shared_.ports.open_tcp(*relay);
+  if (!socket) {
+    shared_.release(auth.username);
+    reply_error(origin, request, 508, "no relay port free", &auth);
+    return;
+  }
+  std::int64_t lifetime = shared_.config.default_lifetime.count();
+  if (auto requested = decoded<std::uint32_t>(request, stun::attr::lifetime, stun::decode_u32)) {
+    lifetime = std::clamp<std::int64_t>(*requested, shared_.config.default_lifetime.count(),
+                                        shared_.config.max_lifetime.count());
+  }
+  auto a = std::make_unique<Allocation>();
+  a->tcp = true;
+  a->relays[family] = std::move(*socket);
+  a->relay_handles[family] = Handle{Handle::Kind::tcp_relay_listener, a.get(), family};
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = &a->relay_handles[family];
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, a->relays[family].fd(), &ev);
+  a->id = shared_.next_allocation_id.fetch_add(1, std::memory_order_relaxed);
+  a->username = auth.username;
+  a->realm = shared_.authenticator.realm();
+  a->transport = origin.transport;
+  a->client = origin.client;
+  a->connection = origin.connection;
+  a->allocate_transaction = request.transaction_id();
+  a->expires = now_ + lifetime;
+  a->created_unix = unix_now_;
+  a->expires_unix = unix_now_ + lifetime;
+
+  stun::Builder b(response_, stun::Method::allocate, stun::Class::success, request.transaction_id());
+  const auto& advertised = family == 0 ? shared_.advertised_v4 : shared_.advertised_v6;
+  stun::TransportAddress relayed = (advertised ? *advertised : a->relays[family].local()).transport_address();
+  relayed.port = a->relays[family].local().port();
+  b.add_xor_address(stun::attr::xor_relayed_address, relayed);
+  b.add_u32(stun::attr::lifetime, static_cast<std::uint32_t>(lifetime));
+  b.add_xor_address(stun::attr::xor_mapped_address, origin.client.transport_address());
+  seal(b, request, &auth, shared_.software);
+  auto bytes = b.finish();
+  a->allocate_response.assign(bytes.begin(), bytes.end());
+  register_allocation(std::move(a), origin);
+  reply(origin, bytes);
+}
+
+void Worker::on_connect(const Origin& origin, const stun::Message& request, const AuthOutcome& auth, Allocation& a) {
+  auto peer_value = request.find(stun::attr::xor_peer_address);
+  if (!a.tcp || !peer_value) {
+    reply_error(origin, request, 400, a.tcp ? "XOR-PEER-ADDRESS missing" : "not a TCP allocation", &auth);
+    return;
+  }
+  auto peer = stun::decode_xor_address(*peer_value, request.transaction_id());
+  if (!peer) {
+    reply_error(origin, request, 400, "malformed XOR-PEER-ADDRESS", &auth);
+    return;
+  }
+  Endpoint endpoint = Endpoint::from(*peer);
+  const int family = endpoint.is_v6() ? 1 : 0;
+  if (!a.relays[family]) {
+    reply_error(origin, request, 443, {}, &auth);
+    return;
+  }
+  if (!shared_.policy.permits(*peer)) {
+    shared_.metrics.peers_refused->inc();
+    reply_error(origin, request, 403, "peer address not allowed", &auth);
+    return;
+  }
+  std::erase_if(a.tcp_peers, [](const auto& p) { return !p.second->load(); });
+  for (const auto& [known, open] : a.tcp_peers) {
+    if (known.same(endpoint)) {
+      reply_error(origin, request, 446, "Connection Already Exists", &auth);
+      return;
+    }
+  }
+  int fd = RelayPorts::connect_from(a.relays[family].local(), endpoint);
+  if (fd < 0) {
+    reply_error(origin, request, 447, "Connection Timeout or Failure", &auth);
+    return;
+  }
+  {
+    // Connect installs the permission its peer needs (§5.2).
+    std::lock_guard lock(registry_mutex_);
+    auto p = std::find_if(a.permissions.begin(), a.permissions.end(),
+                          [&](const Permission& x) { return x.peer.same_ip(endpoint); });
+    if (p != a.permissions.end()) p->expires = now_ + kPermissionLifetime;
+    else a.permissions.push_back(Permission{endpoint, now_ + kPermissionLifetime});
+  }
+  auto pending = std::make_unique<PendingConnect>();
+  pending->fd = fd;
+  pending->peer = endpoint;
+  pending->allocation = &a;
+  pending->transaction = request.transaction_id();
+  pending->key = auth.key;
+  pending->sha256 = request.integrity_sha256_index().has_value();
+  pending->deadline = now_ + kTcpConnectTimeout;
+  pending->handle = Handle{Handle::Kind::peer_connect, pending.get(), 0};
+  epoll_event ev{};
+  ev.events = EPOLLOUT;
+  ev.data.ptr = &pending->handle;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+  PendingConnect* raw = pending.get();
+  connects_.emplace(raw, std::move(pending));
+}
+
+void Worker::connect_finished(PendingConnect& pending, bool timed_out) {
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, pending.fd, nullptr);
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (timed_out || ::getsockopt(pending.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = ETIMEDOUT;
+  Allocation& a = *pending.allocation;
+  std::array<std::uint8_t, 512> buffer{};
+  if (error == 0 && a.connection && !a.connection->dead) {
+    auto open = std::make_shared<std::atomic<bool>>(true);
+    a.tcp_peers.emplace_back(pending.peer, open);
+    std::uint32_t id = shared_.tcp_connections.add(
+        {pending.fd, pending.peer, a.username, a.alive, open, now_ + kTcpConnectTimeout});
+    pending.fd = -1;
+    stun::Builder b(buffer, stun::Method::connect, stun::Class::success, pending.transaction);
+    b.add_u32(stun::attr::connection_id, id);
+    stream_write(*a.connection, sign(b, pending.key, pending.sha256, shared_.software), true);
+  } else {
+    ::close(pending.fd);
+    pending.fd = -1;
+    if (a.connection && !a.connection->dead) {
+      shared_.metrics.error_answer(447);
+      stun::Builder b(buffer, stun::Method::connect, stun::Class::error, pending.transaction);
+      b.add_error(447, "Connection Timeout or Failure");
+      stream_write(*a.connection, sign(b, pending.key, pending.sha256, shared_.software), true);
+    }
+  }
+  auto it = connects_.find(&pending);
+  if (it != connects_.end()) {
+    dead_connects_.push_back(std::move(it->second));
+    connects_.erase(it);
+  }
+}
+
+void Worker::accept_peer(Allocation& a, int family_index) {
+  for (int i = 0; i < 16; ++i) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    int fd = ::accept4(a.relays[family_index].fd(), reinterpret_cast<sockaddr*>(&ss), &len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    Endpoint peer = Endpoint::from(reinterpret_cast<sockaddr*>(&ss), len);
+    // §5.3: only peers with a permission may connect.
+    if (!a.permission_for(peer, now_) || !a.connection || a.connection->dead) {
+      ::close(fd);
+      ++dropped_no_permission_;
+      continue;
+    }
+    auto open = std::make_shared<std::atomic<bool>>(true);
+    std::uint32_t id = shared_.tcp_connections.add({fd, peer, a.username, a.alive, open, now_ + kTcpConnectTimeout});
+    std::array<std::uint8_t, 128> buffer{};
+    stun::TransactionId transaction{};
+    ::RAND_bytes(transaction.data(), static_cast<int>(transaction.size()));
+    stun::Builder b(buffer, stun::Method::connection_attempt, stun::Class::indication, transaction);
+    b.add_xor_address(stun::attr::xor_peer_address, peer.transport_address());
+    b.add_u32(stun::attr::connection_id, id);
+    b.add_fingerprint();
+    stream_write(*a.connection, b.finish(), true);
+  }
+}
+
+void Worker::on_connection_bind(const Origin& origin, const stun::Message& request, const AuthOutcome& auth) {
+  auto id = decoded<std::uint32_t>(request, stun::attr::connection_id, stun::decode_u32);
+  // §5.4: on a fresh TCP connection of its own, never the control connection.
+  if (!origin.connection || origin.connection->allocation || origin.connection->piped || !id) {
+    reply_error(origin, request, 400, "ConnectionBind needs CONNECTION-ID on a new data connection", &auth);
+    return;
+  }
+  auto entry = shared_.tcp_connections.take(*id);
+  if (!entry || !entry->allocation_alive->load()) {
+    if (entry) ::close(entry->fd);
+    reply_error(origin, request, 400, "unknown CONNECTION-ID", &auth);
+    return;
+  }
+  if (entry->username != auth.username) {
+    ::close(entry->fd);
+    entry->open->store(false);
+    reply_error(origin, request, 441, {}, &auth);
+    return;
+  }
+  stun::Builder b(response_, stun::Method::connection_bind, stun::Class::success, request.transaction_id());
+  seal(b, request, &auth, shared_.software);
+  reply(origin, b.finish());
+  StreamConnection& c = *origin.connection;
+  c.piped = true;
+  c.peer_fd = entry->fd;
+  c.allocation_alive = entry->allocation_alive;
+  c.open = entry->open;
+  c.peer_events = EPOLLIN | EPOLLRDHUP;
+  epoll_event ev{};
+  ev.events = c.peer_events;
+  ev.data.ptr = &c.peer_handle;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, c.peer_fd, &ev);
+}
+
+void Worker::pipe_to_peer(StreamConnection& c) {
+  auto& in = c.input();
+  packets_to_peers_ += 1;
+  bytes_to_peers_ += in.size();
+  c.to_peer.insert(c.to_peer.end(), in.begin(), in.end());
+  in.clear();
+  std::size_t sent = 0;
+  while (sent < c.to_peer.size()) {
+    auto n = ::send(c.peer_fd, c.to_peer.data() + sent, c.to_peer.size() - sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      close_stream(c);
+      return;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  c.to_peer.erase(c.to_peer.begin(), c.to_peer.begin() + static_cast<long>(sent));
+  update_pipe_interest(c);
+  update_stream_interest(c);
+}
+
+void Worker::on_pipe_peer_event(StreamConnection& c, std::uint32_t events) {
+  if (events & EPOLLOUT) {
+    pipe_to_peer(c);
+    if (c.dead) return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    std::array<std::uint8_t, 16384> buffer;
+    while (c.pending_output() < kPipeHighWater) {
+      auto n = ::recv(c.peer_fd, buffer.data(), buffer.size(), 0);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        close_stream(c);  // the peer closed: so does the data connection (§5.5)
+        return;
+      }
+      packets_from_peers_ += 1;
+      bytes_from_peers_ += static_cast<std::size_t>(n);
+      stream_write(c, {buffer.data(), static_cast<std::size_t>(n)}, true);
+      if (c.dead) return;
+    }
+  }
+  update_pipe_interest(c);
+}
+
+void Worker::update_pipe_interest(StreamConnection& c) {
+  if (c.dead || c.peer_fd < 0) return;
+  // Read from the peer only while the client keeps up; write when bytes wait.
+  std::uint32_t want = (c.pending_output() < kPipeHighWater ? EPOLLIN | EPOLLRDHUP : 0u) |
+                       (c.to_peer.empty() ? 0u : EPOLLOUT);
+  if (want == c.peer_events) return;
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.ptr = &c.peer_handle;
+  ::epoll_ctl(epoll_, EPOLL_CTL_MOD, c.peer_fd, &ev);
+  c.peer_events = want;
 }
 
 // ---------------------------------------------------------------------------

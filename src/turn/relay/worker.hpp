@@ -94,6 +94,17 @@ class Worker {
   void on_create_permission(const Origin& origin, const stun::Message& request, const AuthOutcome& auth,
                             Allocation& a);
   void on_channel_bind(const Origin& origin, const stun::Message& request, const AuthOutcome& auth, Allocation& a);
+  // RFC 6062 TCP allocations.
+  void open_tcp_allocation(const Origin& origin, const stun::Message& request, const AuthOutcome& auth);
+  void on_connect(const Origin& origin, const stun::Message& request, const AuthOutcome& auth, Allocation& a);
+  void connect_finished(PendingConnect& pending, bool timed_out);
+  void accept_peer(Allocation& a, int family_index);
+  void on_connection_bind(const Origin& origin, const stun::Message& request, const AuthOutcome& auth);
+  void pipe_to_peer(StreamConnection& connection);
+  void on_pipe_peer_event(StreamConnection& connection, std::uint32_t events);
+  void update_pipe_interest(StreamConnection& connection);
+  void register_allocation(std::unique_ptr<Allocation> allocation, const Origin& origin);
+
   Allocation* find_allocation(const Origin& origin);
   void destroy(Allocation& allocation);
   void reply(const Origin& origin, std::span<const std::uint8_t> bytes);
@@ -134,6 +145,8 @@ class Worker {
   std::unordered_map<StreamConnection*, std::unique_ptr<StreamConnection>> connections_;
   std::vector<std::unique_ptr<Allocation>> dead_allocations_;
   std::vector<std::unique_ptr<StreamConnection>> dead_connections_;
+  std::unordered_map<PendingConnect*, std::unique_ptr<PendingConnect>> connects_;
+  std::vector<std::unique_ptr<PendingConnect>> dead_connects_;
   // Guards allocations_ and every allocation's permission and channel lists
   // against the admin snapshot; only this thread writes them.
   mutable std::mutex registry_mutex_;

@@ -149,7 +149,9 @@ class RelayTest : public BackendTest {
     box_ = std::make_unique<core::SecretBox>(k);
   }
 
-  void start(std::vector<std::string> allow = {"127.0.0.1/32"}, int user_quota = 10, bool tcp = false) {
+  void start(std::vector<std::string> allow = {"127.0.0.1/32"}, int user_quota = 10, bool tcp = false,
+             std::string relay_v6 = "") {
+    config_.relay_address_v6 = relay_v6;
     config_.listen_udp = "127.0.0.1:0";
     config_.listen_tcp = tcp ? "127.0.0.1:0" : "";
     config_.listen_tls = "";
@@ -202,6 +204,18 @@ class RelayTest : public BackendTest {
     b.add_fingerprint();
     auto out = b.finish();
     return Bytes(out.begin(), out.end());
+  }
+
+  // A request and its answer over a TCP connection.
+  static std::optional<Answer> ask_stream(Socket& s, std::span<const std::uint8_t> request) {
+    if (!request.empty()) s.send(request);
+    auto header = s.receive_exactly(20);
+    if (!header) return std::nullopt;
+    std::size_t length = (*header)[2] << 8 | (*header)[3];
+    auto body = s.receive_exactly(length);
+    if (!body) return std::nullopt;
+    header->insert(header->end(), body->begin(), body->end());
+    return parse_answer(*header);
   }
 
   std::string nonce(Socket& s) {
@@ -393,13 +407,18 @@ TEST_P(RelayTest, WrongPasswordGets401WithRealmAndNonce) {
   EXPECT_FALSE(answer->message.has(stun::attr::message_integrity));
 }
 
-TEST_P(RelayTest, TcpRelayIsRefused442) {
+TEST_P(RelayTest, TcpRelayNeedsATcpConnectionAndOtherTransportsGet442) {
   start();
   Socket client;
-  auto answer = ask(client, request(stun::Method::allocate, nonce(client), [](stun::Builder& b) { b.add_requested_transport(6); }));
-  ASSERT_TRUE(answer);
-  EXPECT_EQ(answer->error, 442);
-  EXPECT_EQ(stun::check_integrity(answer->message, key_), stun::Check::valid);
+  std::string n = nonce(client);
+  // RFC 6062 §5.1: a TCP allocation asked for over UDP is a bad request.
+  auto tcp = ask(client, request(stun::Method::allocate, n, [](stun::Builder& b) { b.add_requested_transport(6); }));
+  ASSERT_TRUE(tcp);
+  EXPECT_EQ(tcp->error, 400);
+  auto sctp = ask(client, request(stun::Method::allocate, n, [](stun::Builder& b) { b.add_requested_transport(132); }));
+  ASSERT_TRUE(sctp);
+  EXPECT_EQ(sctp->error, 442);
+  EXPECT_EQ(stun::check_integrity(sctp->message, key_), stun::Check::valid);
 }
 
 TEST_P(RelayTest, PeersInPrivateRangesAreRefusedByDefault) {
@@ -520,6 +539,134 @@ TEST_P(RelayTest, TcpControlConnectionCarriesChannelDataPadded) {
 
 // The relay reads credentials from memory; SQLite is enough to fill it.
 INSTANTIATE_TEST_SUITE_P(Sqlite, RelayTest, ::testing::Values(store::Backend::sqlite), store::testing::backend_label);
+
+TEST_P(RelayTest, AddressFamiliesRfc6156AndDualAllocation) {
+  auto relayed_families = [](const Answer& a) {
+    std::vector<stun::TransportAddress::Family> out;
+    for (const auto& attribute : a.message.attributes()) {
+      if (attribute.type != stun::attr::xor_relayed_address) continue;
+      auto value = a.message.bytes().subspan(attribute.offset, attribute.length);
+      out.push_back(stun::decode_xor_address(value, a.message.transaction_id())->family);
+    }
+    return out;
+  };
+  using Family = stun::TransportAddress::Family;
+  {
+    start();  // IPv4 relay only
+    Socket client;
+    std::string n = nonce(client);
+    auto v6 = ask(client, request(stun::Method::allocate, n, [](stun::Builder& b) {
+      b.add_requested_transport(17);
+      b.add_address_family(stun::attr::requested_address_family, Family::ipv6);
+    }));
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->error, 440);
+    // Dual allocation without IPv6: the IPv4 half stands and says why (RFC 8656 §7.2).
+    auto dual = ask(client, request(stun::Method::allocate, n, [](stun::Builder& b) {
+      b.add_requested_transport(17);
+      b.add_address_family(stun::attr::additional_address_family, Family::ipv6);
+    }));
+    ASSERT_TRUE(dual);
+    ASSERT_EQ(dual->message.message_class(), stun::Class::success) << dual->error;
+    EXPECT_EQ(relayed_families(*dual), std::vector<Family>{Family::ipv4});
+    EXPECT_TRUE(dual->message.has(stun::attr::address_error_code));
+    engine_.reset();  // before start() replaces what it uses
+  }
+  start({"127.0.0.1/32"}, 10, false, "::1");
+  Socket client;
+  std::string n = nonce(client);
+  auto dual = ask(client, request(stun::Method::allocate, n, [](stun::Builder& b) {
+    b.add_requested_transport(17);
+    b.add_address_family(stun::attr::additional_address_family, Family::ipv6);
+  }));
+  ASSERT_TRUE(dual);
+  ASSERT_EQ(dual->message.message_class(), stun::Class::success) << dual->error;
+  EXPECT_EQ(relayed_families(*dual), (std::vector<Family>{Family::ipv4, Family::ipv6}));
+  EXPECT_FALSE(dual->message.has(stun::attr::address_error_code));
+  // An IPv6 peer needs the IPv6 half; a CreatePermission for it now works.
+  auto permitted = ask(client, request(stun::Method::create_permission, n, [](stun::Builder& b) {
+    stun::TransportAddress peer;
+    peer.family = Family::ipv6;
+    peer.ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    peer.port = 5000;
+    b.add_xor_address(stun::attr::xor_peer_address, peer);
+  }));
+  ASSERT_TRUE(permitted);
+  EXPECT_EQ(permitted->message.message_class(), stun::Class::success) << permitted->error;
+}
+
+TEST_P(RelayTest, TcpAllocationConnectsToAPeerAndAcceptsOneRfc6062) {
+  start({"127.0.0.1/32"}, 10, true);
+  Socket control(SOCK_STREAM);
+  ASSERT_TRUE(control.connect(tcp_port_));
+  Bytes buffer(200);
+  stun::Builder b(buffer, stun::Method::allocate, stun::Class::request, new_id());
+  b.add_requested_transport(6);
+  auto challenge = ask_stream(control, b.finish());
+  ASSERT_TRUE(challenge);
+  const std::string n = challenge->nonce;
+  auto allocated = ask_stream(control, request(stun::Method::allocate, n, [](stun::Builder& b) { b.add_requested_transport(6); }));
+  ASSERT_TRUE(allocated);
+  ASSERT_EQ(allocated->message.message_class(), stun::Class::success) << allocated->error;
+  auto relayed = stun::decode_xor_address(*allocated->message.find(stun::attr::xor_relayed_address),
+                                          allocated->message.transaction_id());
+
+  // Connect to a listening peer, then bind a data connection to it.
+  Socket peer_listener(SOCK_STREAM);
+  ASSERT_EQ(::listen(peer_listener.fd(), 4), 0);
+  auto connected = ask_stream(control, request(stun::Method::connect, n, [&](stun::Builder& b) {
+    b.add_xor_address(stun::attr::xor_peer_address, loopback(peer_listener.port()));
+  }));
+  ASSERT_TRUE(connected);
+  ASSERT_EQ(connected->message.message_class(), stun::Class::success) << connected->error;
+  auto id = stun::decode_u32(*connected->message.find(stun::attr::connection_id));
+  ASSERT_TRUE(id);
+  int accepted = ::accept(peer_listener.fd(), nullptr, nullptr);
+  ASSERT_GE(accepted, 0);
+  sockaddr_in from{};
+  socklen_t from_length = sizeof from;
+  ::getpeername(accepted, reinterpret_cast<sockaddr*>(&from), &from_length);
+  EXPECT_EQ(ntohs(from.sin_port), relayed->port);  // the peer sees the relayed address
+
+  Socket data(SOCK_STREAM);
+  ASSERT_TRUE(data.connect(tcp_port_));
+  auto bound = ask_stream(data, request(stun::Method::connection_bind, n, [&](stun::Builder& b) {
+    b.add_u32(stun::attr::connection_id, *id);
+  }));
+  ASSERT_TRUE(bound);
+  ASSERT_EQ(bound->message.message_class(), stun::Class::success) << bound->error;
+  data.send(Bytes{'p', 'i', 'n', 'g'});
+  Bytes got(4);
+  ASSERT_EQ(::recv(accepted, got.data(), 4, MSG_WAITALL), 4);
+  EXPECT_EQ(got, (Bytes{'p', 'i', 'n', 'g'}));
+  ::send(accepted, "pong", 4, 0);
+  EXPECT_EQ(data.receive_exactly(4), (Bytes{'p', 'o', 'n', 'g'}));
+
+  // A second Connect to the same peer is refused while the first lives.
+  auto again = ask_stream(control, request(stun::Method::connect, n, [&](stun::Builder& b) {
+    b.add_xor_address(stun::attr::xor_peer_address, loopback(peer_listener.port()));
+  }));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->error, 446);
+  ::close(accepted);
+
+  // A peer with a permission connects to the relayed address: ConnectionAttempt.
+  Socket incoming(SOCK_STREAM);
+  auto permitted = ask_stream(control, request(stun::Method::create_permission, n, [&](stun::Builder& b) {
+    b.add_xor_address(stun::attr::xor_peer_address, loopback(incoming.port()));
+  }));
+  ASSERT_TRUE(permitted);
+  ASSERT_EQ(permitted->message.message_class(), stun::Class::success);
+  ASSERT_TRUE(incoming.connect(relayed->port));
+  auto attempt = ask_stream(control, {});
+  ASSERT_TRUE(attempt);
+  EXPECT_EQ(attempt->message.method(), stun::Method::connection_attempt);
+  EXPECT_EQ(attempt->message.message_class(), stun::Class::indication);
+  EXPECT_EQ(stun::decode_xor_address(*attempt->message.find(stun::attr::xor_peer_address),
+                                     attempt->message.transaction_id())->port,
+            incoming.port());
+  EXPECT_TRUE(attempt->message.has(stun::attr::connection_id));
+}
 
 }  // namespace
 }  // namespace ucedge::turn
