@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -539,6 +540,60 @@ TEST_P(RelayTest, TcpControlConnectionCarriesChannelDataPadded) {
 
 // The relay reads credentials from memory; SQLite is enough to fill it.
 INSTANTIATE_TEST_SUITE_P(Sqlite, RelayTest, ::testing::Values(store::Backend::sqlite), store::testing::backend_label);
+
+TEST_P(RelayTest, BandwidthCapDropsWhatExceedsIt) {
+  config_.max_bps = 1000;  // one second of burst: five 200-byte datagrams
+  start();
+  Socket client, peer;
+  std::string n;
+  std::uint16_t relayed = allocate(client, n);
+  ASSERT_NE(relayed, 0);
+  permit(client, n, peer.port());
+  Bytes payload(200, 'x');
+  Bytes buffer(400);
+  for (int i = 0; i < 20; ++i) {
+    stun::Builder send(buffer, stun::Method::send, stun::Class::indication, new_id());
+    send.add_xor_address(stun::attr::xor_peer_address, loopback(peer.port()));
+    send.add(stun::attr::data, payload);
+    client.send_to(udp_port_, send.finish());
+  }
+  int received = 0;
+  while (peer.receive(300)) ++received;
+  EXPECT_GE(received, 4);
+  EXPECT_LE(received, 6);
+  auto live = engine_->allocations();
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].dropped, static_cast<std::uint64_t>(20 - received));
+}
+
+TEST_P(RelayTest, GuessingPasswordsEndsInSilence) {
+  // The limiter counts per calendar minute: start well inside one.
+  while (std::time(nullptr) % 60 > 50) ::usleep(200'000);
+  start();
+  Socket client;
+  std::string n = nonce(client);
+  auto guess = [&] {
+    Bytes buffer(300);
+    stun::Builder b(buffer, stun::Method::allocate, stun::Class::request, new_id());
+    b.add_requested_transport(17);
+    b.add_text(stun::attr::username, "alice");
+    b.add_text(stun::attr::realm, kRealm);
+    b.add_text(stun::attr::nonce, n);
+    b.add_integrity(stun::long_term_key_md5("alice", kRealm, "guess"));
+    client.send_to(udp_port_, b.finish());
+    auto got = client.receive(500);
+    return got ? parse_answer(std::move(*got)) : std::nullopt;
+  };
+  for (int i = 0; i < config_.auth_failures_per_minute; ++i) {
+    auto answer = guess();
+    ASSERT_TRUE(answer) << i;
+    EXPECT_EQ(answer->error, 401);
+  }
+  EXPECT_FALSE(guess());  // the limit is reached: no answer at all
+  // Even the right password waits for the minute to end.
+  client.send_to(udp_port_, request(stun::Method::allocate, n, [](stun::Builder& b) { b.add_requested_transport(17); }));
+  EXPECT_FALSE(client.receive(300));
+}
 
 TEST_P(RelayTest, AddressFamiliesRfc6156AndDualAllocation) {
   auto relayed_families = [](const Answer& a) {
