@@ -11,6 +11,7 @@
 #include "core/metrics.hpp"
 #include "core/secret_box.hpp"
 #include "global_options.hpp"
+#include "node_context.hpp"
 #include "prov/activation.hpp"
 #include "prov/codec/device_names.hpp"
 #include "prov/device_directory.hpp"
@@ -21,39 +22,14 @@ namespace ucedge::cli {
 
 namespace {
 
-// What every prov sub-command needs: the configuration, the store, the
-// master key and the devices.
-struct ProvContext {
-  app::Config config;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<core::SecretBox> secrets;
+// What every prov sub-command needs: the node's data and its devices.
+struct ProvContext : NodeContext {
   std::unique_ptr<prov::DeviceDirectory> devices;
 
   static ProvContext open(const GlobalOptions& options) {
-    ProvContext c;
-    auto config = app::load_config(options.config_path);
-    if (!config) {
-      std::cerr << config.error().to_string();
-      throw CLI::RuntimeError(2);
-    }
-    c.config = std::move(config).value();
-    auto store = store::open_store(c.config.store, c.config.data_dir);
-    if (!store) {
-      std::cerr << "cannot open the store: " << store.error().message << "\n";
-      throw CLI::RuntimeError(1);
-    }
-    c.store = std::move(store).value();
-    auto secrets = core::SecretBox::open(c.config.data_dir);
-    if (!secrets) {
-      std::cerr << "master key: " << secrets.error() << "\n";
-      throw CLI::RuntimeError(1);
-    }
-    c.secrets = std::make_unique<core::SecretBox>(std::move(secrets).value());
+    ProvContext c{NodeContext::open(options), nullptr};
     c.devices = std::make_unique<prov::DeviceDirectory>(*c.store, *c.secrets);
-    if (auto loaded = c.devices->load(); !loaded) {
-      std::cerr << loaded.error() << "\n";
-      throw CLI::RuntimeError(1);
-    }
+    if (auto loaded = c.devices->load(); !loaded) fail(loaded.error());
     return c;
   }
 };

@@ -16,6 +16,7 @@
 #include "core/password.hpp"
 #include "core/secret_box.hpp"
 #include "global_options.hpp"
+#include "node_context.hpp"
 #include "store/store.hpp"
 #include "turn/auth/credentials.hpp"
 
@@ -23,33 +24,12 @@ namespace ucedge::cli {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message, int code = 1) {
-  std::cerr << message << "\n";
-  throw CLI::RuntimeError(code);
-}
-
-// What every turn sub-command needs: the configuration, the store, the
-// master key and the credentials in it.
-struct TurnContext {
-  app::Config config;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<core::SecretBox> secrets;
+// What every turn sub-command needs: the node's data and the credentials in it.
+struct TurnContext : NodeContext {
   std::unique_ptr<turn::CredentialStore> credentials;
 
   static TurnContext open(const GlobalOptions& options) {
-    TurnContext c;
-    auto config = app::load_config(options.config_path);
-    if (!config) {
-      std::cerr << config.error().to_string();
-      throw CLI::RuntimeError(2);
-    }
-    c.config = std::move(config).value();
-    auto store = store::open_store(c.config.store, c.config.data_dir);
-    if (!store) fail("cannot open the store: " + store.error().message);
-    c.store = std::move(store).value();
-    auto secrets = core::SecretBox::open(c.config.data_dir);
-    if (!secrets) fail("master key: " + secrets.error());
-    c.secrets = std::make_unique<core::SecretBox>(std::move(secrets).value());
+    TurnContext c{NodeContext::open(options), nullptr};
     c.credentials = std::make_unique<turn::CredentialStore>(*c.store, *c.secrets);
     if (auto loaded = c.credentials->load(); !loaded) fail(loaded.error());
     return c;

@@ -20,12 +20,8 @@ HttpConfig parse_http_config(core::ConfigTable& table) {
       {"listen_client_cert", "https_client_cert", "127.0.0.1:8444", true},
   };
   for (const auto& l : listeners) {
-    std::string address = table.string(l.key, l.fallback);
-    if (address.empty()) continue;  // "" turns the listener off
-    if (!parse_listen_address(address)) {
-      table.error(l.key, "\"" + address + "\" is not an address such as \"127.0.0.1:8080\" or \"[::1]:8080\"");
-      continue;
-    }
+    std::string address = listen_address_key(table, l.key, l.fallback);
+    if (address.empty() || !parse_listen_address(address)) continue;  // "" turns the listener off
     c.listeners.push_back({l.name, address, l.tls, l.tls ? "https" : ""});
   }
   c.max_header_bytes = static_cast<std::size_t>(table.integer("max_header_size", 16 * 1024, 1024, 1024 * 1024));

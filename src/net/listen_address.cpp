@@ -1,5 +1,7 @@
 #include "net/listen_address.hpp"
 
+#include "core/config_table.hpp"
+
 #include <arpa/inet.h>
 
 namespace ucedge::net {
@@ -32,6 +34,15 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text) {
   out.host = std::string(host);
   if (inet_pton(AF_INET, out.host.c_str(), buf) != 1) return std::nullopt;
   return out;
+}
+
+std::string listen_address_key(core::ConfigTable& table, std::string_view key, std::string fallback) {
+  std::string address = table.string(key, std::move(fallback));
+  if (!address.empty() && !parse_listen_address(address)) {
+    table.error(key, "\"" + address + "\" is not an address such as \"127.0.0.1:8080\" or \"[::1]:8080\", "
+                     "nor \"\" to turn it off");
+  }
+  return address;
 }
 
 }  // namespace ucedge::net

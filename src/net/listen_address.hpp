@@ -16,3 +16,15 @@ struct ListenAddress {
 std::optional<ListenAddress> parse_listen_address(std::string_view text);
 
 }  // namespace ucedge::net
+
+namespace ucedge::core {
+class ConfigTable;
+}
+
+namespace ucedge::net {
+
+// Reads a listener's address from `table`: "" (turned off) or one
+// parse_listen_address() accepts; anything else is a configuration error.
+std::string listen_address_key(core::ConfigTable& table, std::string_view key, std::string fallback);
+
+}  // namespace ucedge::net

@@ -7,13 +7,7 @@ namespace ucedge::prov {
 
 namespace {
 
-std::string listen_address(core::ConfigTable& table, std::string_view key, std::string fallback) {
-  std::string address = table.string(key, std::move(fallback));
-  if (!address.empty() && !net::parse_listen_address(address)) {
-    table.error(key, "expected \"host:port\" (an IP address or localhost), or \"\" to turn it off");
-  }
-  return address;
-}
+using net::listen_address_key;
 
 }  // namespace
 
@@ -43,18 +37,18 @@ ProvConfig parse_prov_config(core::ConfigTable& table) {
   c.activation_profile_rule = table.string("activation_profile_rule", c.activation_profile_rule);
 
   core::ConfigTable tftp = table.table("tftp");
-  c.tftp_listen = listen_address(tftp, "listen", c.tftp_listen);
+  c.tftp_listen = listen_address_key(tftp, "listen", c.tftp_listen);
   c.tftp_timeout = tftp.duration("timeout", c.tftp_timeout, 100ms, 255s);
   c.tftp_retries = static_cast<int>(tftp.integer("retries", c.tftp_retries, 0, 20));
   c.tftp_max_transfers = static_cast<std::size_t>(tftp.integer("max_transfers", 4096, 1, 1'000'000));
   tftp.finish();
 
   core::ConfigTable syslog = table.table("syslog");
-  c.syslog_listen = listen_address(syslog, "listen", c.syslog_listen);
+  c.syslog_listen = listen_address_key(syslog, "listen", c.syslog_listen);
   syslog.finish();
 
   core::ConfigTable sip = table.table("sip");
-  c.sip_listen = listen_address(sip, "listen", c.sip_listen);
+  c.sip_listen = listen_address_key(sip, "listen", c.sip_listen);
   c.sip_domain = sip.string("domain", c.sip_domain);
   c.sip_timeout = sip.duration("timeout", c.sip_timeout, 100ms, 60s);
   sip.finish();

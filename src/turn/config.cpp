@@ -10,13 +10,7 @@ namespace ucedge::turn {
 
 namespace {
 
-std::string listen_address(core::ConfigTable& table, std::string_view key, std::string fallback) {
-  std::string address = table.string(key, std::move(fallback));
-  if (!address.empty() && !net::parse_listen_address(address)) {
-    table.error(key, "expected \"host:port\" (an IP address or localhost), or \"\" to turn it off");
-  }
-  return address;
-}
+using net::listen_address_key;
 
 std::string ip_address(core::ConfigTable& table, std::string_view key, std::string fallback, int family) {
   std::string text = table.string(key, std::move(fallback));
@@ -43,9 +37,9 @@ TurnConfig parse_turn_config(core::ConfigTable& table) {
   using std::chrono::seconds;
   TurnConfig c;
   c.enabled = table.boolean("enabled", c.enabled);
-  c.listen_udp = listen_address(table, "listen_udp", c.listen_udp);
-  c.listen_tcp = listen_address(table, "listen_tcp", c.listen_tcp);
-  c.listen_tls = listen_address(table, "listen_tls", c.listen_tls);
+  c.listen_udp = listen_address_key(table, "listen_udp", c.listen_udp);
+  c.listen_tcp = listen_address_key(table, "listen_tcp", c.listen_tcp);
+  c.listen_tls = listen_address_key(table, "listen_tls", c.listen_tls);
   c.threads = static_cast<int>(table.integer("threads", c.threads, 0, 256));
 
   c.relay_address = ip_address(table, "relay_address", c.relay_address, AF_INET);

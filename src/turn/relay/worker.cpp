@@ -918,6 +918,35 @@ void Worker::on_refresh(const Origin& origin, const stun::Message& request, cons
   reply(origin, b.finish());
 }
 
+std::optional<Endpoint> Worker::acceptable_peer(const Origin& origin, const stun::Message& request,
+                                                const AuthOutcome& auth, const Allocation& a,
+                                                std::span<const std::uint8_t> value) {
+  auto peer = stun::decode_xor_address(value, request.transaction_id());
+  if (!peer) {
+    reply_error(origin, request, 400, "malformed XOR-PEER-ADDRESS", &auth);
+    return std::nullopt;
+  }
+  Endpoint endpoint = Endpoint::from(*peer);
+  if (!a.relays[a.relay_index_for(endpoint)]) {
+    reply_error(origin, request, 443, {}, &auth);
+    return std::nullopt;
+  }
+  if (!shared_.policy.permits(*peer)) {
+    shared_.metrics.peers_refused->inc();
+    reply_error(origin, request, 403, "peer address not allowed", &auth);
+    return std::nullopt;
+  }
+  return endpoint;
+}
+
+void Worker::permit(Allocation& a, const Endpoint& peer) {
+  std::lock_guard lock(registry_mutex_);
+  auto it = std::find_if(a.permissions.begin(), a.permissions.end(),
+                         [&](const Permission& p) { return p.peer.same_ip(peer); });
+  if (it != a.permissions.end()) it->expires = now_ + kPermissionLifetime;
+  else a.permissions.push_back(Permission{peer, now_ + kPermissionLifetime});
+}
+
 void Worker::on_create_permission(const Origin& origin, const stun::Message& request, const AuthOutcome& auth,
                                   Allocation& a) {
   // Every XOR-PEER-ADDRESS is checked before any is installed (RFC 8656 §10.2).
@@ -926,41 +955,20 @@ void Worker::on_create_permission(const Origin& origin, const stun::Message& req
   for (const auto& attribute : request.attributes()) {
     if (attribute.type != stun::attr::xor_peer_address) continue;
     if (request.integrity_index() && attribute.offset > request.attributes()[*request.integrity_index()].offset) break;
-    auto value = request.bytes().subspan(attribute.offset, attribute.length);
-    auto peer = stun::decode_xor_address(value, request.transaction_id());
-    if (!peer) {
-      reply_error(origin, request, 400, "malformed XOR-PEER-ADDRESS", &auth);
-      return;
-    }
-    Endpoint endpoint = Endpoint::from(*peer);
-    if (!a.relays[a.relay_index_for(endpoint)]) {
-      reply_error(origin, request, 443, {}, &auth);
-      return;
-    }
-    if (!shared_.policy.permits(*peer)) {
-      shared_.metrics.peers_refused->inc();
-      reply_error(origin, request, 403, "peer address not allowed", &auth);
-      return;
-    }
+    auto endpoint =
+        acceptable_peer(origin, request, auth, a, request.bytes().subspan(attribute.offset, attribute.length));
+    if (!endpoint) return;
     if (count == peers.size()) {
       reply_error(origin, request, 400, "too many XOR-PEER-ADDRESS attributes", &auth);
       return;
     }
-    peers[count++] = endpoint;
+    peers[count++] = *endpoint;
   }
   if (count == 0) {
     reply_error(origin, request, 400, "XOR-PEER-ADDRESS missing", &auth);
     return;
   }
-  {
-    std::lock_guard lock(registry_mutex_);
-    for (std::size_t i = 0; i < count; ++i) {
-      auto it = std::find_if(a.permissions.begin(), a.permissions.end(),
-                             [&](const Permission& p) { return p.peer.same_ip(peers[i]); });
-      if (it != a.permissions.end()) it->expires = now_ + kPermissionLifetime;
-      else a.permissions.push_back(Permission{peers[i], now_ + kPermissionLifetime});
-    }
-  }
+  for (std::size_t i = 0; i < count; ++i) permit(a, peers[i]);
   stun::Builder b(response_, stun::Method::create_permission, stun::Class::success, request.transaction_id());
   seal(b, request, &auth, shared_.software);
   reply(origin, b.finish());
@@ -974,21 +982,9 @@ void Worker::on_channel_bind(const Origin& origin, const stun::Message& request,
     reply_error(origin, request, 400, "CHANNEL-NUMBER or XOR-PEER-ADDRESS missing or invalid", &auth);
     return;
   }
-  auto peer = stun::decode_xor_address(*peer_value, request.transaction_id());
-  if (!peer) {
-    reply_error(origin, request, 400, "malformed XOR-PEER-ADDRESS", &auth);
-    return;
-  }
-  Endpoint endpoint = Endpoint::from(*peer);
-  if (!a.relays[a.relay_index_for(endpoint)]) {
-    reply_error(origin, request, 443, {}, &auth);
-    return;
-  }
-  if (!shared_.policy.permits(*peer)) {
-    shared_.metrics.peers_refused->inc();
-    reply_error(origin, request, 403, "peer address not allowed", &auth);
-    return;
-  }
+  auto peer = acceptable_peer(origin, request, auth, a, *peer_value);
+  if (!peer) return;
+  const Endpoint& endpoint = *peer;
   // A channel is bound to one peer and a peer to one channel (§11.2).
   for (const auto& c : a.channels) {
     if ((c.number == *number) != c.peer.same(endpoint)) {
@@ -1001,11 +997,8 @@ void Worker::on_channel_bind(const Origin& origin, const stun::Message& request,
     auto it = std::find_if(a.channels.begin(), a.channels.end(), [&](const Channel& c) { return c.number == *number; });
     if (it != a.channels.end()) it->expires = now_ + kChannelLifetime;
     else a.channels.push_back(Channel{*number, endpoint, now_ + kChannelLifetime});
-    auto p = std::find_if(a.permissions.begin(), a.permissions.end(),
-                          [&](const Permission& x) { return x.peer.same_ip(endpoint); });
-    if (p != a.permissions.end()) p->expires = now_ + kPermissionLifetime;
-    else a.permissions.push_back(Permission{endpoint, now_ + kPermissionLifetime});
   }
+  permit(a, endpoint);
   stun::Builder b(response_, stun::Method::channel_bind, stun::Class::success, request.transaction_id());
   seal(b, request, &auth, shared_.software);
   reply(origin, b.finish());
@@ -1284,22 +1277,9 @@ void Worker::on_connect(const Origin& origin, const stun::Message& request, cons
     reply_error(origin, request, 400, a.tcp ? "XOR-PEER-ADDRESS missing" : "not a TCP allocation", &auth);
     return;
   }
-  auto peer = stun::decode_xor_address(*peer_value, request.transaction_id());
-  if (!peer) {
-    reply_error(origin, request, 400, "malformed XOR-PEER-ADDRESS", &auth);
-    return;
-  }
-  Endpoint endpoint = Endpoint::from(*peer);
-  const int family = endpoint.is_v6() ? 1 : 0;
-  if (!a.relays[family]) {
-    reply_error(origin, request, 443, {}, &auth);
-    return;
-  }
-  if (!shared_.policy.permits(*peer)) {
-    shared_.metrics.peers_refused->inc();
-    reply_error(origin, request, 403, "peer address not allowed", &auth);
-    return;
-  }
+  auto peer = acceptable_peer(origin, request, auth, a, *peer_value);
+  if (!peer) return;
+  const Endpoint& endpoint = *peer;
   std::erase_if(a.tcp_peers, [](const auto& p) { return !p.second->load(); });
   for (const auto& [known, open] : a.tcp_peers) {
     if (known.same(endpoint)) {
@@ -1307,19 +1287,12 @@ void Worker::on_connect(const Origin& origin, const stun::Message& request, cons
       return;
     }
   }
-  int fd = RelayPorts::connect_from(a.relays[family].local(), endpoint);
+  int fd = RelayPorts::connect_from(a.relays[a.relay_index_for(endpoint)].local(), endpoint);
   if (fd < 0) {
     reply_error(origin, request, 447, "Connection Timeout or Failure", &auth);
     return;
   }
-  {
-    // Connect installs the permission its peer needs (§5.2).
-    std::lock_guard lock(registry_mutex_);
-    auto p = std::find_if(a.permissions.begin(), a.permissions.end(),
-                          [&](const Permission& x) { return x.peer.same_ip(endpoint); });
-    if (p != a.permissions.end()) p->expires = now_ + kPermissionLifetime;
-    else a.permissions.push_back(Permission{endpoint, now_ + kPermissionLifetime});
-  }
+  permit(a, endpoint);  // Connect installs the permission its peer needs (§5.2)
   auto pending = std::make_unique<PendingConnect>();
   pending->fd = fd;
   pending->peer = endpoint;

@@ -105,6 +105,12 @@ class Worker {
   void update_pipe_interest(StreamConnection& connection);
   void register_allocation(std::unique_ptr<Allocation> allocation, const Origin& origin);
 
+  // The decoded XOR-PEER-ADDRESS `value` if the allocation has its family and
+  // the policy allows it; otherwise answers 400, 443 or 403 and returns nullopt.
+  std::optional<Endpoint> acceptable_peer(const Origin& origin, const stun::Message& request,
+                                          const AuthOutcome& auth, const Allocation& a,
+                                          std::span<const std::uint8_t> value);
+  void permit(Allocation& a, const Endpoint& peer);  // installs or refreshes (300 s)
   Allocation* find_allocation(const Origin& origin);
   void destroy(Allocation& allocation);
   void reply(const Origin& origin, std::span<const std::uint8_t> bytes);
