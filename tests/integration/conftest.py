@@ -4,6 +4,7 @@ SIGTERM at the end of the test (asserting a clean exit)."""
 import json
 import os
 import pathlib
+import random
 import signal
 import subprocess
 import time
@@ -47,7 +48,29 @@ listen = "127.0.0.1:0"
 [prov.sip]
 listen = "127.0.0.1:0"
 {sip_extra}
+
+[turn]
+listen_udp = "127.0.0.1:0"
+listen_tcp = "127.0.0.1:0"
+listen_tls = "127.0.0.1:0"
+relay_ports = "{relay_ports}"
+{turn_extra}
 """
+
+
+def _relay_port_window(size=1000):
+    """A random window of relay ports for this test run, below the kernel's
+    ephemeral range so that clients' source ports never land in it; test files
+    run in parallel, each with its own window."""
+    try:
+        low = int(pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    start = random.randrange(10000, max(10001, low - size))
+    return start, start + size - 1
+
+
+RELAY_PORTS = _relay_port_window()
 
 
 class Ucedge:
@@ -91,6 +114,10 @@ class Ucedge:
     def url(self, listener, path=""):
         return self.listeners[listener]["url"] + path
 
+    def cli(self, *args, timeout=30):
+        """Runs `ucedge --config <this config> ARGS...` (for example `turn user add`)."""
+        return run([BINARY, "--config", self.config_file, *args], timeout=timeout, cwd=self.workdir)
+
     def admin(self):
         """The first administrator's (user, password), as printed once at first start."""
         return ("admin", (self.data_dir / "initial-admin-password").read_text().strip())
@@ -116,21 +143,26 @@ class Ucedge:
             raise
 
 
-def make_config(workdir, http_extra="", client_cert_extra="", prov_extra="", tftp_extra="", sip_extra="", extra=""):
+def make_config(workdir, http_extra="", client_cert_extra="", prov_extra="", tftp_extra="", sip_extra="",
+                turn_extra="", extra=""):
     return BASE_CONFIG.format(data_dir=workdir / "var", log_file=workdir / "ucedge.log",
                               http_extra=http_extra, client_cert_extra=client_cert_extra, prov_extra=prov_extra,
-                              tftp_extra=tftp_extra, sip_extra=sip_extra) + extra
+                              tftp_extra=tftp_extra, sip_extra=sip_extra, turn_extra=turn_extra,
+                              relay_ports="%d-%d" % RELAY_PORTS) + extra
 
 
 @pytest.fixture
 def start_ucedge(tmp_path):
     """Factory: start_ucedge(http_extra=..., client_cert_extra=..., prov_extra=..., tftp_extra=...,
-    sip_extra=..., extra=...) -> Ucedge."""
+    sip_extra=..., turn_extra=..., extra=..., before_start=None) -> Ucedge. before_start(u) runs
+    once the configuration is written and before the server starts (to add TURN users with the CLI)."""
     started = []
 
-    def start(**kwargs):
+    def start(before_start=None, **kwargs):
         u = Ucedge(tmp_path, make_config(tmp_path, **kwargs))
         started.append(u)
+        if before_start is not None:
+            before_start(u)
         return u.start()
 
     yield start
