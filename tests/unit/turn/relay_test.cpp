@@ -466,6 +466,19 @@ TEST_P(RelayTest, SecondUserCannotUseTheAllocation441AndQuotaGives486) {
   EXPECT_EQ(second->error, 486);
 }
 
+TEST_P(RelayTest, NodeQuotaGives508) {
+  config_.total_quota = 1;
+  start();
+  Socket first, second;
+  std::string n;
+  ASSERT_NE(allocate(first, n), 0);
+  std::string n2 = nonce(second);
+  auto answer = ask(second, request(stun::Method::allocate, n2, [](stun::Builder& b) { b.add_requested_transport(17); },
+                                    "bob"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->error, 508);
+}
+
 TEST_P(RelayTest, EvenPortWithReservationKeepsTheNextPort) {
   start();
   Socket client, second;
