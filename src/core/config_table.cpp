@@ -210,6 +210,22 @@ std::vector<std::string> ConfigTable::strings(std::string_view key,
   return v ? std::move(*v) : std::move(fallback);
 }
 
+std::vector<std::string> ConfigTable::string_or_strings(std::string_view key, std::vector<std::string> fallback) {
+  const void* n = lookup(key);
+  if (n == nullptr) return fallback;
+  if (as_node(n)->is_string()) {
+    std::string text = *as_node(n)->value<std::string>();
+    if (text.empty()) return {};
+    return {std::move(text)};
+  }
+  if (!as_node(n)->is_array()) {
+    type_error(key, n, "a string or an array of strings");
+    return fallback;
+  }
+  auto list = optional_strings(key);
+  return list ? std::move(*list) : std::move(fallback);
+}
+
 std::chrono::milliseconds ConfigTable::duration(std::string_view key,
                                                 std::chrono::milliseconds fallback,
                                                 std::chrono::milliseconds min,

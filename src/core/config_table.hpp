@@ -68,6 +68,8 @@ class ConfigTable {
   std::optional<bool> optional_boolean(std::string_view key);
   std::vector<std::string> strings(std::string_view key, std::vector<std::string> fallback);
   std::optional<std::vector<std::string>> optional_strings(std::string_view key);
+  // A string or an array of strings; a lone "" is the empty list.
+  std::vector<std::string> string_or_strings(std::string_view key, std::vector<std::string> fallback);
   // Durations are written with a unit: "250ms", "30s", "5m", "2h", "7d".
   std::chrono::milliseconds duration(std::string_view key, std::chrono::milliseconds fallback,
                                      std::chrono::milliseconds min,

@@ -45,4 +45,15 @@ std::string listen_address_key(core::ConfigTable& table, std::string_view key, s
   return address;
 }
 
+std::vector<std::string> listen_addresses_key(core::ConfigTable& table, std::string_view key,
+                                              std::vector<std::string> fallback) {
+  auto list = table.string_or_strings(key, std::move(fallback));
+  for (const auto& address : list) {
+    if (!parse_listen_address(address)) {
+      table.error(key, "\"" + address + "\" is not an address such as \"127.0.0.1:3478\" or \"[::1]:3478\"");
+    }
+  }
+  return list;
+}
+
 }  // namespace ucedge::net

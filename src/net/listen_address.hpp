@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ucedge::net {
 
@@ -26,5 +27,8 @@ namespace ucedge::net {
 // Reads a listener's address from `table`: "" (turned off) or one
 // parse_listen_address() accepts; anything else is a configuration error.
 std::string listen_address_key(core::ConfigTable& table, std::string_view key, std::string fallback);
+// The same for a key that may list several addresses (or "" for none).
+std::vector<std::string> listen_addresses_key(core::ConfigTable& table, std::string_view key,
+                                              std::vector<std::string> fallback);
 
 }  // namespace ucedge::net

@@ -10,8 +10,6 @@ namespace ucedge::turn {
 
 namespace {
 
-using net::listen_address_key;
-
 std::string ip_address(core::ConfigTable& table, std::string_view key, std::string fallback, int family) {
   std::string text = table.string(key, std::move(fallback));
   unsigned char buffer[16];
@@ -37,9 +35,9 @@ TurnConfig parse_turn_config(core::ConfigTable& table) {
   using std::chrono::seconds;
   TurnConfig c;
   c.enabled = table.boolean("enabled", c.enabled);
-  c.listen_udp = listen_address_key(table, "listen_udp", c.listen_udp);
-  c.listen_tcp = listen_address_key(table, "listen_tcp", c.listen_tcp);
-  c.listen_tls = listen_address_key(table, "listen_tls", c.listen_tls);
+  c.listen_udp = net::listen_addresses_key(table, "listen_udp", c.listen_udp);
+  c.listen_tcp = net::listen_addresses_key(table, "listen_tcp", c.listen_tcp);
+  c.listen_tls = net::listen_addresses_key(table, "listen_tls", c.listen_tls);
   c.threads = static_cast<int>(table.integer("threads", c.threads, 0, 256));
 
   c.relay_address = ip_address(table, "relay_address", c.relay_address, AF_INET);

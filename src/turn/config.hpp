@@ -14,11 +14,11 @@ namespace ucedge::turn {
 
 struct TurnConfig {
   bool enabled = true;
-  // "" turns a listener off. UDP and TCP carry STUN/TURN in the clear, TLS
-  // uses the TLS policy of interface "turns".
-  std::string listen_udp = "127.0.0.1:3478";
-  std::string listen_tcp = "127.0.0.1:3478";
-  std::string listen_tls = "127.0.0.1:5349";
+  // Addresses of each transport; empty turns it off. UDP and TCP carry
+  // STUN/TURN in the clear, TLS uses the TLS policy of interface "turns".
+  std::vector<std::string> listen_udp = {"127.0.0.1:3478"};
+  std::vector<std::string> listen_tcp = {"127.0.0.1:3478"};
+  std::vector<std::string> listen_tls = {"127.0.0.1:5349"};
   int threads = 0;  // relay threads; 0 = [server] threads
 
   std::string relay_address = "127.0.0.1";  // IPv4 relayed addresses are bound here; "" = no IPv4 relay

@@ -30,6 +30,10 @@ void add_listen(std::vector<stun::TransportAddress>& out, const std::string& tex
   if (auto a = address_of(parsed->host, parsed->port)) out.push_back(*a);
 }
 
+void add_listen(std::vector<stun::TransportAddress>& out, const std::vector<std::string>& list) {
+  for (const auto& text : list) add_listen(out, text);
+}
+
 }  // namespace
 
 TurnService::TurnService(const TurnConfig& config, int threads, store::Store& store, const core::SecretBox& secrets,

@@ -38,7 +38,7 @@ RelayEngine::~RelayEngine() { stop(); }
 core::Result<std::vector<BoundListener>> RelayEngine::start() {
   std::vector<BoundListener> bound;
   struct Wanted {
-    const std::string* address;
+    const std::vector<std::string>* addresses;
     const char* name;
     const char* protocol;
     bool datagram;
@@ -50,17 +50,20 @@ core::Result<std::vector<BoundListener>> RelayEngine::start() {
       {&shared_.config.listen_tls, "turn_tls", "tls", false, ClientTransport::tls},
   };
   for (const auto& w : wanted) {
-    if (w.address->empty()) continue;
-    auto address = endpoint_of(*w.address);
-    if (!address) return core::fail("turn: " + address.error());
-    // The first thread may pick the port (port 0); the others join it.
-    Endpoint target = *address;
-    for (auto& worker : workers_) {
-      auto local = w.datagram ? worker->listen_udp(target) : worker->listen_stream(target, w.transport);
-      if (!local) return core::fail("turn: " + local.error());
-      target = *local;
+    for (std::size_t i = 0; i < w.addresses->size(); ++i) {
+      auto address = endpoint_of((*w.addresses)[i]);
+      if (!address) return core::fail("turn: " + address.error());
+      // The first thread may pick the port (port 0); the others join it.
+      Endpoint target = *address;
+      for (auto& worker : workers_) {
+        auto local = w.datagram ? worker->listen_udp(target) : worker->listen_stream(target, w.transport);
+        if (!local) return core::fail("turn: " + local.error());
+        target = *local;
+      }
+      // "turn_udp", then "turn_udp_2", ... for further addresses.
+      std::string name = i == 0 ? w.name : std::string(w.name) + "_" + std::to_string(i + 1);
+      bound.push_back({std::move(name), target.ip_string(), target.port(), w.protocol});
     }
-    bound.push_back({w.name, target.ip_string(), target.port(), w.protocol});
   }
   for (auto& worker : workers_) worker->start();
   return bound;

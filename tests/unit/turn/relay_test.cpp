@@ -153,9 +153,9 @@ class RelayTest : public BackendTest {
   void start(std::vector<std::string> allow = {"127.0.0.1/32"}, int user_quota = 10, bool tcp = false,
              std::string relay_v6 = "") {
     config_.relay_address_v6 = relay_v6;
-    config_.listen_udp = "127.0.0.1:0";
-    config_.listen_tcp = tcp ? "127.0.0.1:0" : "";
-    config_.listen_tls = "";
+    if (config_.listen_udp == TurnConfig{}.listen_udp) config_.listen_udp = {"127.0.0.1:0"};
+    config_.listen_tcp = tcp ? std::vector<std::string>{"127.0.0.1:0"} : std::vector<std::string>{};
+    config_.listen_tls = {};
     config_.realm = kRealm;
     config_.relay_port_min = 40000;
     config_.relay_port_max = 40999;
@@ -176,8 +176,9 @@ class RelayTest : public BackendTest {
     engine_ = std::make_unique<RelayEngine>(*shared_, 2);
     auto bound = engine_->start();
     ASSERT_TRUE(bound) << bound.error();
+    listeners_ = *bound;
     for (const auto& l : *bound) {
-      if (l.protocol == "udp") udp_port_ = l.port;
+      if (l.protocol == "udp" && l.name == "turn_udp") udp_port_ = l.port;
       if (l.protocol == "tcp") tcp_port_ = l.port;
     }
   }
@@ -265,6 +266,7 @@ class RelayTest : public BackendTest {
   std::unique_ptr<RelayEngine> engine_;
   LongTermKey key_{};
   std::uint16_t udp_port_ = 0, tcp_port_ = 0;
+  std::vector<BoundListener> listeners_;
 };
 
 TEST_P(RelayTest, BindingAnswersTheMappedAddress) {
@@ -281,6 +283,42 @@ TEST_P(RelayTest, BindingAnswersTheMappedAddress) {
   EXPECT_EQ(stun::decode_xor_address(*mapped, answer->message.transaction_id())->port, client.port());
   EXPECT_TRUE(answer->message.has(stun::attr::software));
   EXPECT_EQ(stun::check_fingerprint(answer->message), stun::Check::valid);
+}
+
+TEST_P(RelayTest, ClientsOverIpv6AreAnsweredInIpv6) {
+  config_.listen_udp = {"127.0.0.1:0", "[::1]:0"};
+  start();
+  int fd = ::socket(AF_INET6, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in6 local{};
+  local.sin6_family = AF_INET6;
+  local.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  std::uint16_t v6_port = 0;
+  for (const auto& l : listeners_) {
+    if (l.host == "::1") v6_port = l.port;
+  }
+  ASSERT_NE(v6_port, 0);
+  sockaddr_in6 server = local;
+  server.sin6_port = htons(v6_port);
+  Bytes buffer(100);
+  stun::Builder b(buffer, stun::Method::binding, stun::Class::request, new_id());
+  auto request_bytes = b.finish();
+  ::sendto(fd, request_bytes.data(), request_bytes.size(), 0, reinterpret_cast<sockaddr*>(&server), sizeof server);
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  Bytes answer_bytes(1500);
+  auto n = ::recv(fd, answer_bytes.data(), answer_bytes.size(), 0);
+  ::close(fd);
+  ASSERT_GT(n, 0);
+  answer_bytes.resize(static_cast<std::size_t>(n));
+  auto answer = parse_answer(answer_bytes);
+  ASSERT_TRUE(answer);
+  auto mapped = stun::decode_xor_address(*answer->message.find(stun::attr::xor_mapped_address),
+                                         answer->message.transaction_id());
+  ASSERT_TRUE(mapped);
+  EXPECT_EQ(mapped->family, stun::TransportAddress::Family::ipv6);
+  EXPECT_EQ(mapped->ip[15], 1);
 }
 
 TEST_P(RelayTest, UnknownComprehensionRequiredAttributeGets420) {
