@@ -942,6 +942,40 @@ def test_live_allocations_in_the_admin_api_and_metrics(turn_server, peer):
         conn.close()
 
 
+@ucedge_only
+def test_turn_servers_status_probes_this_relay(turn_server):
+    """The seed's turnServers object pointing at this very relay: /status runs a
+    real Binding and Allocate against it and reports what it found."""
+    t = turn_server()
+    api = t.ucedge.url("http", "/api/v1/turnServers")
+    auth = t.ucedge.admin()
+    address = "%s:%d" % (t.host, t.udp)
+
+    def status_of(**fields):
+        r = requests.post(api, json={"serverAddress": address, "type": "standard", **fields}, auth=auth, timeout=10)
+        assert r.status_code == 201, r.text
+        assert "password" not in r.json() and "sharedSecret" not in r.json(), r.text
+        s = requests.get(t.ucedge.url("http", r.headers["Location"] + "/status"), auth=auth, timeout=30)
+        assert s.status_code == 200, s.text
+        return s.json()["status"]
+
+    good = status_of(username="alice", password=USERS["alice"])
+    assert good["reachable"] is True, good
+    assert good["allocation"] == "ok", good
+    assert good["roundTripTimeMs"] >= 0
+    assert good["relayedAddress"].startswith("127.0.0.1:"), good
+
+    rest = status_of(useShortTermCredentials=True, sharedSecret=SECRET)
+    assert rest["allocation"] == "ok", rest
+
+    bad = status_of(username="alice", password="not-her-password")
+    assert bad["reachable"] is True and bad["allocation"] == "unauthorized", bad
+
+    # The probe released what it allocated.
+    r = requests.get(t.ucedge.url("http", "/api/v1/turn/allocations"), auth=auth, timeout=10)
+    assert r.json()["total"] == 0, r.text
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # WebRTC in a real browser
 
