@@ -1073,25 +1073,15 @@ void Worker::on_stream_event(StreamConnection& c, std::uint32_t events) {
       close_stream(c);
       return;
     }
-    if (c.piped) update_pipe_interest(c);
-  }
-  if (c.piped) {
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-      auto r = c.read();
-      if (!c.input().empty()) pipe_to_peer(c);
-      if (c.dead) return;
-      if (r == StreamConnection::Io::closed) {
-        close_stream(c);
-        return;
-      }
-    }
-    update_stream_interest(c);
-    update_pipe_interest(c);
-    return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     auto r = c.read();
-    if (!c.input().empty()) stream_frames(c);
+    // A bound RFC 6062 data connection carries bytes for its peer; any other
+    // carries STUN and ChannelData frames.
+    if (!c.input().empty()) {
+      if (c.piped) pipe_to_peer(c);
+      else stream_frames(c);
+    }
     if (c.dead) return;
     if (r == StreamConnection::Io::closed) {
       close_stream(c);
@@ -1099,6 +1089,7 @@ void Worker::on_stream_event(StreamConnection& c, std::uint32_t events) {
     }
   }
   update_stream_interest(c);
+  if (c.piped) update_pipe_interest(c);
 }
 
 void Worker::stream_frames(StreamConnection& c) {
