@@ -90,6 +90,9 @@ struct RelayShared {
 
   std::atomic<std::uint64_t> next_allocation_id{1};
   TcpConnectionTable tcp_connections;
+  // Added to the relay threads' clock: lets tests see lifetimes run out
+  // without waiting minutes. Always 0 in the daemon.
+  std::atomic<std::int64_t> clock_shift_ms{0};
   // Answers to requests that failed authentication, per thread per second.
   double challenges_per_second_per_thread = 20'000;
 

@@ -193,9 +193,10 @@ void Worker::stop() {
 }
 
 void Worker::update_clock() {
-  now_ms_ = clock_ms(CLOCK_MONOTONIC_COARSE);
+  const std::int64_t shift = shared_.clock_shift_ms.load(std::memory_order_relaxed);
+  now_ms_ = clock_ms(CLOCK_MONOTONIC_COARSE) + shift;
   now_ = now_ms_ / 1000;
-  unix_now_ = clock_ms(CLOCK_REALTIME_COARSE) / 1000;
+  unix_now_ = (clock_ms(CLOCK_REALTIME_COARSE) + shift) / 1000;
 }
 
 void Worker::run() {
@@ -1458,8 +1459,9 @@ void Worker::update_pipe_interest(StreamConnection& c) {
 
 void Worker::snapshot(std::vector<AllocationInfo>& out) const {
   std::lock_guard lock(registry_mutex_);
-  const std::int64_t steady = clock_ms(CLOCK_MONOTONIC_COARSE) / 1000;
-  const std::int64_t unix = clock_ms(CLOCK_REALTIME_COARSE) / 1000;
+  const std::int64_t shift = shared_.clock_shift_ms.load(std::memory_order_relaxed);
+  const std::int64_t steady = (clock_ms(CLOCK_MONOTONIC_COARSE) + shift) / 1000;
+  const std::int64_t unix = (clock_ms(CLOCK_REALTIME_COARSE) + shift) / 1000;
   for (const auto& [id, a] : allocations_) {
     AllocationInfo info;
     info.id = std::to_string(a->id);

@@ -411,6 +411,56 @@ TEST_P(RelayTest, AllocateChallengesThenRelaysBothWaysWithIndicationsAndChannels
   EXPECT_EQ(live[0].peers[0].channel, 0x4001);
 }
 
+TEST_P(RelayTest, PermissionsChannelsAndAllocationsRunOut) {
+  start();
+  Socket client, peer, other_peer;
+  std::string n;
+  std::uint16_t relayed = allocate(client, n);
+  ASSERT_NE(relayed, 0);
+  auto bind = [&](std::uint16_t channel, std::uint16_t port) {
+    return ask(client, request(stun::Method::channel_bind, n, [&](stun::Builder& b) {
+      b.add_channel_number(channel);
+      b.add_xor_address(stun::attr::xor_peer_address, loopback(port));
+    }));
+  };
+  auto channel_data = [&](std::uint16_t channel) {
+    Bytes frame = {0, 0, 0, 1, 'z'};
+    stun::write_channel_data_header(frame.data(), channel, 1);
+    client.send_to(udp_port_, frame);
+    return peer.receive(300).has_value();
+  };
+  auto advance = [&](int seconds) { shared_->clock_shift_ms += seconds * 1000LL; };
+  ASSERT_EQ(bind(0x4001, peer.port())->message.message_class(), stun::Class::success);
+  EXPECT_TRUE(channel_data(0x4001));
+
+  // RFC 8656 §9: a permission lasts 300 s; the channel (600 s) needs it too.
+  advance(301);
+  peer.send_to(relayed, Bytes{'p'});
+  EXPECT_FALSE(client.receive(300));
+  EXPECT_FALSE(channel_data(0x4001));
+  permit(client, n, peer.port());
+  EXPECT_TRUE(channel_data(0x4001));
+  auto refreshed = ask(client, request(stun::Method::refresh, n, [](stun::Builder&) {}));
+  ASSERT_TRUE(refreshed);
+  ASSERT_EQ(refreshed->message.message_class(), stun::Class::success);  // 600 s more from now
+
+  // §12: a channel lasts 600 s, then stays reserved for its peer 5 more minutes.
+  advance(300);
+  permit(client, n, peer.port());
+  EXPECT_FALSE(channel_data(0x4001));
+  auto rebind = bind(0x4001, other_peer.port());
+  ASSERT_TRUE(rebind);
+  EXPECT_EQ(rebind->error, 400);
+  EXPECT_EQ(bind(0x4001, peer.port())->message.message_class(), stun::Class::success);
+  EXPECT_TRUE(channel_data(0x4001));
+
+  // The allocation itself (600 s by default, from its last refresh) ends too.
+  advance(601);
+  for (int i = 0; i < 40 && !engine_->allocations().empty(); ++i) ::usleep(50'000);
+  EXPECT_TRUE(engine_->allocations().empty());
+  permit(client, n, peer.port(), 437);
+}
+
 TEST_P(RelayTest, RetransmittedAllocateGetsTheSameAnswerAndAnotherGets437) {
   start();
   Socket client;
