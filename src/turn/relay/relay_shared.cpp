@@ -43,6 +43,8 @@ RelayMetrics RelayMetrics::create(core::MetricsRegistry& r) {
                                "Permissions, channels and Send indications refused by the peer address policy.");
   m.binding_requests = &r.counter("ucedge_turn_binding_requests_total", "STUN Binding requests answered.");
   m.stream_connections = &r.counter("ucedge_turn_stream_connections_total", "TCP and TLS connections accepted.");
+  m.stream_connections_refused = &r.counter("ucedge_turn_stream_connections_refused_total",
+                                            "TCP and TLS connections closed at once: too many were open.");
   for (std::string_view reason : {"no_credentials", "bad_request", "wrong_realm", "stale_nonce", "bad_nonce",
                                   "unknown_user", "expired", "bad_integrity", "rate_limited", "wrong_credentials"}) {
     m.auth_failures.emplace(std::string(reason),
@@ -80,7 +82,10 @@ RelayShared::RelayShared(const TurnConfig& c, const Authenticator& a, const Addr
       relay_v4(endpoint_of(c.relay_address, AF_INET)),
       relay_v6(endpoint_of(c.relay_address_v6, AF_INET6)),
       advertised_v4(c.external_address.empty() ? relay_v4 : endpoint_of(c.external_address, AF_INET)),
-      advertised_v6(c.external_address_v6.empty() ? relay_v6 : endpoint_of(c.external_address_v6, AF_INET6)) {}
+      advertised_v6(c.external_address_v6.empty() ? relay_v6 : endpoint_of(c.external_address_v6, AF_INET6)),
+      // Every allocation may have its control connection and a data connection,
+      // plus room for clients still authenticating.
+      max_stream_connections(c.total_quota * 2 + 1024) {}
 
 RelayShared::Quota RelayShared::acquire(const std::string& username) {
   std::lock_guard lock(quota_mutex_);

@@ -39,7 +39,8 @@ struct RelayMetrics {
   core::Counter* dropped_no_allocation = nullptr;
   core::Counter* peers_refused = nullptr;       // CreatePermission/ChannelBind/Send to a denied peer
   core::Counter* binding_requests = nullptr;
-  core::Counter* stream_connections = nullptr;  // gauge-like counter of accepted TCP/TLS connections
+  core::Counter* stream_connections = nullptr;          // TCP/TLS connections accepted
+  core::Counter* stream_connections_refused = nullptr;  // closed at once: too many open
   std::unordered_map<std::string, core::Counter*> auth_failures;  // by reason label
   std::unordered_map<std::string, core::Counter*> errors;         // answers by error code
 
@@ -90,6 +91,10 @@ struct RelayShared {
 
   std::atomic<std::uint64_t> next_allocation_id{1};
   TcpConnectionTable tcp_connections;
+  // TCP and TLS connections open on this node: beyond max_stream_connections
+  // a new one is closed at once.
+  std::atomic<int> stream_connections{0};
+  int max_stream_connections = 0;
   // Added to the relay threads' clock: lets tests see lifetimes run out
   // without waiting minutes. Always 0 in the daemon.
   std::atomic<std::int64_t> clock_shift_ms{0};

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 
 namespace ucedge::turn {
@@ -15,9 +16,7 @@ constexpr std::size_t kMaxInput = 65536 + 20 + kReadChunk;
 }  // namespace
 
 StreamConnection::StreamConnection(int fd, Endpoint client, Endpoint local, ClientTransport transport)
-    : fd_(fd), client_(client), local_(local), transport_(transport) {
-  in_.reserve(kReadChunk);
-}
+    : fd_(fd), client_(client), local_(local), transport_(transport) {}
 
 StreamConnection::~StreamConnection() {
   if (ssl_) SSL_free(ssl_);
@@ -57,16 +56,16 @@ StreamConnection::Io StreamConnection::read() {
     Io h = handshake();
     if (h != Io::progress) return h;
   }
+  // Read into the thread's scratch buffer and keep only what arrived: an idle
+  // or slow connection costs what it sent, not a whole chunk.
+  thread_local std::array<std::uint8_t, kReadChunk> scratch;
   bool progressed = false;
   while (in_.size() < kMaxInput) {
-    std::size_t before = in_.size();
-    in_.resize(before + kReadChunk);
     long n;
     if (ssl_) {
       ERR_clear_error();
-      n = SSL_read(ssl_, in_.data() + before, static_cast<int>(kReadChunk));
+      n = SSL_read(ssl_, scratch.data(), static_cast<int>(scratch.size()));
       if (n <= 0) {
-        in_.resize(before);
         int e = SSL_get_error(ssl_, static_cast<int>(n));
         if (e == SSL_ERROR_WANT_READ) return progressed ? Io::progress : Io::blocked;
         if (e == SSL_ERROR_WANT_WRITE) {
@@ -76,17 +75,16 @@ StreamConnection::Io StreamConnection::read() {
         return Io::closed;
       }
     } else {
-      n = ::recv(fd_, in_.data() + before, kReadChunk, 0);
+      n = ::recv(fd_, scratch.data(), scratch.size(), 0);
       if (n <= 0) {
-        in_.resize(before);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return progressed ? Io::progress : Io::blocked;
         if (n < 0 && errno == EINTR) continue;
         return Io::closed;
       }
     }
-    in_.resize(before + static_cast<std::size_t>(n));
+    in_.insert(in_.end(), scratch.data(), scratch.data() + n);
     progressed = true;
-    if (static_cast<std::size_t>(n) < kReadChunk && !ssl_) break;
+    if (static_cast<std::size_t>(n) < scratch.size() && !ssl_) break;
   }
   return Io::progress;
 }

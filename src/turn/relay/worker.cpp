@@ -1047,6 +1047,11 @@ void Worker::accept_stream(StreamListener& listener) {
     socklen_t len = sizeof ss;
     int fd = ::accept4(listener.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
+    if (shared_.stream_connections.load(std::memory_order_relaxed) >= shared_.max_stream_connections) {
+      ::close(fd);
+      shared_.metrics.stream_connections_refused->inc();
+      continue;
+    }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto c = std::make_unique<StreamConnection>(fd, Endpoint::from(reinterpret_cast<sockaddr*>(&ss), len),
@@ -1062,6 +1067,7 @@ void Worker::accept_stream(StreamListener& listener) {
     ev.data.ptr = &c->handle;
     ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
     shared_.metrics.stream_connections->inc();
+    shared_.stream_connections.fetch_add(1, std::memory_order_relaxed);
     StreamConnection* raw = c.get();
     connections_.emplace(raw, std::move(c));
   }
@@ -1168,6 +1174,7 @@ void Worker::close_stream(StreamConnection& c) {
   if (it != connections_.end()) {
     dead_connections_.push_back(std::move(it->second));
     connections_.erase(it);
+    shared_.stream_connections.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 

@@ -173,6 +173,7 @@ class RelayTest : public BackendTest {
     ASSERT_TRUE(policy) << policy.error();
     policy_.emplace(std::move(policy).value());
     shared_ = std::make_unique<RelayShared>(config_, *authenticator_, *policy_, metrics_);
+    if (max_stream_connections_ > 0) shared_->max_stream_connections = max_stream_connections_;
     engine_ = std::make_unique<RelayEngine>(*shared_, 2);
     auto bound = engine_->start();
     ASSERT_TRUE(bound) << bound.error();
@@ -267,6 +268,7 @@ class RelayTest : public BackendTest {
   LongTermKey key_{};
   std::uint16_t udp_port_ = 0, tcp_port_ = 0;
   std::vector<BoundListener> listeners_;
+  int max_stream_connections_ = 0;
 };
 
 TEST_P(RelayTest, BindingAnswersTheMappedAddress) {
@@ -754,6 +756,34 @@ TEST_P(RelayTest, AddressFamiliesRfc6156AndDualAllocation) {
   }));
   ASSERT_TRUE(permitted);
   EXPECT_EQ(permitted->message.message_class(), stun::Class::success) << permitted->error;
+}
+
+TEST_P(RelayTest, TcpConnectionsBeyondTheCapAreClosedAtOnce) {
+  max_stream_connections_ = 2;
+  start({"127.0.0.1/32"}, 10, true);
+  Socket first(SOCK_STREAM), second(SOCK_STREAM), third(SOCK_STREAM);
+  ASSERT_TRUE(first.connect(tcp_port_));
+  ASSERT_TRUE(second.connect(tcp_port_));
+  Bytes buffer(100);
+  stun::Builder b(buffer, stun::Method::binding, stun::Class::request, new_id());
+  auto binding = b.finish();
+  // The first two are served (answering also proves the relay accepted them).
+  EXPECT_TRUE(ask_stream(first, binding));
+  EXPECT_TRUE(ask_stream(second, binding));
+  ASSERT_TRUE(third.connect(tcp_port_));  // the kernel accepts; the relay closes it
+  third.send(binding);
+  EXPECT_FALSE(third.receive(1000));
+  // Closing one makes room again (once the relay has seen the close).
+  ::shutdown(first.fd(), SHUT_RDWR);
+  bool served = false;
+  for (int i = 0; i < 20 && !served; ++i) {
+    ::usleep(50'000);
+    Socket again(SOCK_STREAM);
+    ASSERT_TRUE(again.connect(tcp_port_));
+    again.send(binding);
+    served = again.receive_exactly(20, 500).has_value();
+  }
+  EXPECT_TRUE(served);
 }
 
 TEST_P(RelayTest, TcpAllocationConnectsToAPeerAndAcceptsOneRfc6062) {
