@@ -680,6 +680,48 @@ void Worker::on_binding(const Origin& origin, const stun::Message& request) {
   reply(origin, b.finish());
 }
 
+std::int64_t Worker::granted_lifetime(const stun::Message& request, bool zero_deletes) const {
+  const std::int64_t low = shared_.config.default_lifetime.count();
+  const std::int64_t high = shared_.config.max_lifetime.count();
+  auto requested = decoded<std::uint32_t>(request, stun::attr::lifetime, stun::decode_u32);
+  if (!requested) return low;
+  if (*requested == 0 && zero_deletes) return 0;
+  return std::clamp<std::int64_t>(*requested, low, high);
+}
+
+bool Worker::take_quota(const Origin& origin, const stun::Message& request, const AuthOutcome& auth) {
+  switch (shared_.acquire(auth.username)) {
+    case RelayShared::Quota::user: reply_error(origin, request, 486, {}, &auth); return false;
+    case RelayShared::Quota::total: reply_error(origin, request, 508, "Server at capacity", &auth); return false;
+    case RelayShared::Quota::ok: break;
+  }
+  return true;
+}
+
+void Worker::adopt(Allocation& a, const Origin& origin, const stun::Message& request, const AuthOutcome& auth,
+                   std::int64_t lifetime) {
+  a.id = shared_.next_allocation_id.fetch_add(1, std::memory_order_relaxed);
+  a.username = auth.username;
+  a.realm = shared_.authenticator.realm();
+  a.transport = origin.transport;
+  a.client = origin.client;
+  a.listener_fd = origin.listener ? origin.listener->fd : -1;
+  a.connection = origin.connection;
+  a.allocate_transaction = request.transaction_id();
+  a.expires = now_ + lifetime;
+  a.created_unix = unix_now_;
+  a.expires_unix = unix_now_ + lifetime;
+  a.to_peer_budget.set_rate(shared_.config.max_bps);
+  a.from_peer_budget.set_rate(shared_.config.max_bps);
+}
+
+stun::TransportAddress Worker::advertised(const Allocation& a, int family) const {
+  const auto& external = family == 0 ? shared_.advertised_v4 : shared_.advertised_v6;
+  stun::TransportAddress shown = (external ? *external : a.relays[family].local()).transport_address();
+  shown.port = a.relays[family].local().port();
+  return shown;
+}
+
 void Worker::on_allocate(const Origin& origin, const stun::Message& request, const AuthOutcome& auth) {
   if (Allocation* existing = find_allocation(origin)) {
     // A retransmitted Allocate gets the same answer; anything else on a
@@ -748,11 +790,7 @@ void Worker::on_allocate(const Origin& origin, const stun::Message& request, con
     reserve_next = *r;
   }
 
-  switch (shared_.acquire(auth.username)) {
-    case RelayShared::Quota::user: reply_error(origin, request, 486, {}, &auth); return;
-    case RelayShared::Quota::total: reply_error(origin, request, 508, "Server at capacity", &auth); return;
-    case RelayShared::Quota::ok: break;
-  }
+  if (!take_quota(origin, request, auth)) return;
 
   auto a = std::make_unique<Allocation>();
   bool v6_failed = false;
@@ -809,34 +847,14 @@ void Worker::on_allocate(const Origin& origin, const stun::Message& request, con
     return;
   }
 
-  std::int64_t lifetime = shared_.config.default_lifetime.count();
-  if (auto requested = decoded<std::uint32_t>(request, stun::attr::lifetime, stun::decode_u32)) {
-    lifetime = std::clamp<std::int64_t>(*requested, shared_.config.default_lifetime.count(),
-                                        shared_.config.max_lifetime.count());
-  }
-  a->id = shared_.next_allocation_id.fetch_add(1, std::memory_order_relaxed);
-  a->username = auth.username;
-  a->realm = shared_.authenticator.realm();
-  a->transport = origin.transport;
-  a->client = origin.client;
-  a->listener_fd = origin.listener ? origin.listener->fd : -1;
-  a->connection = origin.connection;
+  const std::int64_t lifetime = granted_lifetime(request, false);
+  adopt(*a, origin, request, auth, lifetime);
   a->dont_fragment = request.has(stun::attr::dont_fragment);
-  a->allocate_transaction = request.transaction_id();
-  a->expires = now_ + lifetime;
-  a->created_unix = unix_now_;
-  a->expires_unix = unix_now_ + lifetime;
-  a->to_peer_budget.set_rate(shared_.config.max_bps);
-  a->from_peer_budget.set_rate(shared_.config.max_bps);
 
   stun::Builder b(response_, stun::Method::allocate, stun::Class::success, request.transaction_id());
   for (int f = 0; f < 2; ++f) {
     if (!a->relays[f]) continue;
-    const auto& advertised = f == 0 ? shared_.advertised_v4 : shared_.advertised_v6;
-    Endpoint shown = advertised ? *advertised : a->relays[f].local();
-    stun::TransportAddress relayed = shown.transport_address();
-    relayed.port = a->relays[f].local().port();
-    b.add_xor_address(stun::attr::xor_relayed_address, relayed);
+    b.add_xor_address(stun::attr::xor_relayed_address, advertised(*a, f));
     if (a->dont_fragment && f == 0) {
       int mode = IP_PMTUDISC_DO;
       ::setsockopt(a->relays[f].fd(), IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof mode);
@@ -893,12 +911,7 @@ void Worker::on_refresh(const Origin& origin, const stun::Message& request, cons
     reply_error(origin, request, 441, {}, &auth);
     return;
   }
-  std::int64_t lifetime = shared_.config.default_lifetime.count();
-  if (auto requested = decoded<std::uint32_t>(request, stun::attr::lifetime, stun::decode_u32)) {
-    lifetime = *requested == 0 ? 0
-                               : std::clamp<std::int64_t>(*requested, shared_.config.default_lifetime.count(),
-                                                          shared_.config.max_lifetime.count());
-  }
+  const std::int64_t lifetime = granted_lifetime(request, true);
   if (auto family = request.find(stun::attr::requested_address_family)) {
     auto f = stun::decode_address_family(*family);
     if (!f || !a->relays[*f == stun::TransportAddress::Family::ipv6 ? 1 : 0]) {
@@ -1221,22 +1234,14 @@ void Worker::open_tcp_allocation(const Origin& origin, const stun::Message& requ
     reply_error(origin, request, 440, {}, &auth);
     return;
   }
-  switch (shared_.acquire(auth.username)) {
-    case RelayShared::Quota::user: reply_error(origin, request, 486, {}, &auth); return;
-    case RelayShared::Quota::total: reply_error(origin, request, 508, "Server at capacity", &auth); return;
-    case RelayShared::Quota::ok: break;
-  }
+  if (!take_quota(origin, request, auth)) return;
   auto socket = shared_.ports.open_tcp(*relay);
   if (!socket) {
     shared_.release(auth.username);
     reply_error(origin, request, 508, "no relay port free", &auth);
     return;
   }
-  std::int64_t lifetime = shared_.config.default_lifetime.count();
-  if (auto requested = decoded<std::uint32_t>(request, stun::attr::lifetime, stun::decode_u32)) {
-    lifetime = std::clamp<std::int64_t>(*requested, shared_.config.default_lifetime.count(),
-                                        shared_.config.max_lifetime.count());
-  }
+  const std::int64_t lifetime = granted_lifetime(request, false);
   auto a = std::make_unique<Allocation>();
   a->tcp = true;
   a->relays[family] = std::move(*socket);
@@ -1245,22 +1250,10 @@ void Worker::open_tcp_allocation(const Origin& origin, const stun::Message& requ
   ev.events = EPOLLIN;
   ev.data.ptr = &a->relay_handles[family];
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, a->relays[family].fd(), &ev);
-  a->id = shared_.next_allocation_id.fetch_add(1, std::memory_order_relaxed);
-  a->username = auth.username;
-  a->realm = shared_.authenticator.realm();
-  a->transport = origin.transport;
-  a->client = origin.client;
-  a->connection = origin.connection;
-  a->allocate_transaction = request.transaction_id();
-  a->expires = now_ + lifetime;
-  a->created_unix = unix_now_;
-  a->expires_unix = unix_now_ + lifetime;
+  adopt(*a, origin, request, auth, lifetime);
 
   stun::Builder b(response_, stun::Method::allocate, stun::Class::success, request.transaction_id());
-  const auto& advertised = family == 0 ? shared_.advertised_v4 : shared_.advertised_v6;
-  stun::TransportAddress relayed = (advertised ? *advertised : a->relays[family].local()).transport_address();
-  relayed.port = a->relays[family].local().port();
-  b.add_xor_address(stun::attr::xor_relayed_address, relayed);
+  b.add_xor_address(stun::attr::xor_relayed_address, advertised(*a, family));
   b.add_u32(stun::attr::lifetime, static_cast<std::uint32_t>(lifetime));
   b.add_xor_address(stun::attr::xor_mapped_address, origin.client.transport_address());
   seal(b, request, &auth, shared_.software);
@@ -1478,12 +1471,8 @@ void Worker::snapshot(std::vector<AllocationInfo>& out) const {
     info.transport = std::string(to_string(a->transport));
     for (int f = 0; f < 2; ++f) {
       if (!a->relays[f]) continue;
-      const auto& advertised = f == 0 ? shared_.advertised_v4 : shared_.advertised_v6;
-      Endpoint shown = advertised ? *advertised : a->relays[f].local();
-      if (shown.is_v6()) reinterpret_cast<sockaddr_in6*>(&shown.storage)->sin6_port = htons(a->relays[f].local().port());
-      else reinterpret_cast<sockaddr_in*>(&shown.storage)->sin_port = htons(a->relays[f].local().port());
       if (!info.relayed.empty()) info.relayed += ",";
-      info.relayed += shown.to_string();
+      info.relayed += Endpoint::from(advertised(*a, f)).to_string();
     }
     info.created_at = a->created_unix;
     info.expires_at = a->expires_unix;

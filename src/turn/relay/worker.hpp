@@ -104,6 +104,14 @@ class Worker {
   void on_pipe_peer_event(StreamConnection& connection, std::uint32_t events);
   void update_pipe_interest(StreamConnection& connection);
   void register_allocation(std::unique_ptr<Allocation> allocation, const Origin& origin);
+  // What every new allocation shares: the lifetime granted (§7.2; 0 only
+  // when a Refresh deletes), the quota, the fields taken from its request,
+  // and the relayed address clients are told.
+  std::int64_t granted_lifetime(const stun::Message& request, bool zero_deletes) const;
+  bool take_quota(const Origin& origin, const stun::Message& request, const AuthOutcome& auth);
+  void adopt(Allocation& a, const Origin& origin, const stun::Message& request, const AuthOutcome& auth,
+             std::int64_t lifetime);
+  stun::TransportAddress advertised(const Allocation& a, int family) const;
 
   // The decoded XOR-PEER-ADDRESS `value` if the allocation has its family and
   // the policy allows it; otherwise answers 400, 443 or 403 and returns nullopt.
