@@ -108,10 +108,7 @@ Worker::Worker(RelayShared& shared, int index)
     : shared_(shared), index_(index), slots_(static_cast<std::size_t>(kSlots) * kSlot) {
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = &wake_handle_;
-  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
+  watch(wake_, EPOLLIN, &wake_handle_);
   out_.reserve(kSlots);
   for (int i = 0; i < kSlots; ++i) {
     rx_iovecs_[i].iov_base = slots_.data() + static_cast<std::size_t>(i) * kSlot + kHeadroom;
@@ -150,10 +147,7 @@ core::Result<Endpoint> Worker::listen_udp(const Endpoint& address) {
   listener->fd = fd;
   listener->local = local_of(fd);
   listener->handle = Handle{Handle::Kind::udp_listener, listener.get(), 0};
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = &listener->handle;
-  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+  watch(fd, EPOLLIN, &listener->handle);
   Endpoint local = listener->local;
   udp_listeners_.push_back(std::move(listener));
   return local;
@@ -171,13 +165,17 @@ core::Result<Endpoint> Worker::listen_stream(const Endpoint& address, ClientTran
   listener->local = local_of(fd);
   listener->transport = transport;
   listener->handle = Handle{Handle::Kind::tcp_listener, listener.get(), 0};
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = &listener->handle;
-  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+  watch(fd, EPOLLIN, &listener->handle);
   Endpoint local = listener->local;
   stream_listeners_.push_back(std::move(listener));
   return local;
+}
+
+void Worker::watch(int fd, std::uint32_t events, Handle* handle) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handle;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
 }
 
 void Worker::start() {
@@ -860,10 +858,7 @@ void Worker::on_allocate(const Origin& origin, const stun::Message& request, con
       ::setsockopt(a->relays[f].fd(), IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof mode);
     }
     a->relay_handles[f] = Handle{Handle::Kind::relay, a.get(), f};
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.ptr = &a->relay_handles[f];
-    ::epoll_ctl(epoll_, EPOLL_CTL_ADD, a->relays[f].fd(), &ev);
+    watch(a->relays[f].fd(), EPOLLIN, &a->relay_handles[f]);
   }
   if (v6_failed && additional_family) {
     // The IPv4 half stands; the client learns why IPv6 did not (RFC 8656 §7.2).
@@ -1075,10 +1070,7 @@ void Worker::accept_stream(StreamListener& listener) {
       if (!context || !c->start_tls(context, std::move(owner))) continue;
     }
     c->last_activity = now_;
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.ptr = &c->handle;
-    ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+    watch(fd, EPOLLIN | EPOLLRDHUP, &c->handle);
     shared_.metrics.stream_connections->inc();
     shared_.stream_connections.fetch_add(1, std::memory_order_relaxed);
     StreamConnection* raw = c.get();
@@ -1246,10 +1238,7 @@ void Worker::open_tcp_allocation(const Origin& origin, const stun::Message& requ
   a->tcp = true;
   a->relays[family] = std::move(*socket);
   a->relay_handles[family] = Handle{Handle::Kind::tcp_relay_listener, a.get(), family};
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = &a->relay_handles[family];
-  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, a->relays[family].fd(), &ev);
+  watch(a->relays[family].fd(), EPOLLIN, &a->relay_handles[family]);
   adopt(*a, origin, request, auth, lifetime);
 
   stun::Builder b(response_, stun::Method::allocate, stun::Class::success, request.transaction_id());
@@ -1294,10 +1283,7 @@ void Worker::on_connect(const Origin& origin, const stun::Message& request, cons
   pending->sha256 = request.integrity_sha256_index().has_value();
   pending->deadline = now_ + kTcpConnectTimeout;
   pending->handle = Handle{Handle::Kind::peer_connect, pending.get(), 0};
-  epoll_event ev{};
-  ev.events = EPOLLOUT;
-  ev.data.ptr = &pending->handle;
-  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+  watch(fd, EPOLLOUT, &pending->handle);
   PendingConnect* raw = pending.get();
   connects_.emplace(raw, std::move(pending));
 }
@@ -1390,10 +1376,7 @@ void Worker::on_connection_bind(const Origin& origin, const stun::Message& reque
   c.allocation_alive = entry->allocation_alive;
   c.open = entry->open;
   c.peer_events = EPOLLIN | EPOLLRDHUP;
-  epoll_event ev{};
-  ev.events = c.peer_events;
-  ev.data.ptr = &c.peer_handle;
-  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, c.peer_fd, &ev);
+  watch(c.peer_fd, c.peer_events, &c.peer_handle);
 }
 
 void Worker::pipe_to_peer(StreamConnection& c) {

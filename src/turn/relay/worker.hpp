@@ -72,6 +72,7 @@ class Worker {
   };
 
   void run();
+  void watch(int fd, std::uint32_t events, Handle* handle);  // adds fd to this thread's epoll
   void dispatch(Handle* handle, std::uint32_t events);
   void sweep();
   void update_clock();

@@ -28,6 +28,20 @@
 
 namespace ucedge::turn::testing {
 
+// A port on 127.0.0.1 that was free a moment ago (SOCK_DGRAM or
+// SOCK_STREAM): nothing listens there.
+inline std::uint16_t closed_port(int type) {
+  int fd = ::socket(AF_INET, type, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
 struct FakeTurnBehaviour {
   int ignore_first = 0;                 // requests dropped unanswered before any is answered
   bool require_auth = true;             // false: Allocate succeeds without credentials

@@ -19,6 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::FakeTurnBehaviour;
 using testing::FakeTurnServer;
+using testing::closed_port;
 
 ProbeOptions quick_options() {
   ProbeOptions o;
@@ -35,31 +36,6 @@ ProbeTarget long_term(const FakeTurnServer& server, std::string username = "alic
   t.username = std::move(username);
   t.password = std::move(password);
   return t;
-}
-
-// A UDP port on 127.0.0.1 that was just free: nothing listens there.
-std::uint16_t closed_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::uint16_t closed_tcp_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 TEST(TurnProbe, BindingGivesReachabilityRoundTripAndMappedAddress) {
@@ -253,7 +229,7 @@ TEST(TurnProbe, ASilentServerIsUnreachableWhenTheTransactionTimesOut) {
 TEST(TurnProbe, NobodyListeningIsUnreachableAtOnce) {
   TurnProbe probe(quick_options());
   ProbeTarget target;
-  target.server_address = "127.0.0.1:" + std::to_string(closed_udp_port());
+  target.server_address = "127.0.0.1:" + std::to_string(closed_port(SOCK_DGRAM));
   auto started = std::chrono::steady_clock::now();
   auto r = probe.probe(target)[0];
   EXPECT_FALSE(r.reachable);
@@ -290,7 +266,7 @@ TEST(TurnProbe, TcpRefusedIsReported) {
   TurnProbe probe(quick_options());
   ProbeTarget target;
   target.server_address = udp.address();
-  target.tcp_port = closed_tcp_port();
+  target.tcp_port = closed_port(SOCK_STREAM);
   auto results = probe.probe(target);
   ASSERT_EQ(results.size(), 2u);
   EXPECT_TRUE(results[0].reachable);

@@ -267,16 +267,8 @@ TEST_F(TurnAdminRoutesTest, StatusProbesTheServerLive) {
 }
 
 TEST_F(TurnAdminRoutesTest, StatusOfAServerThatIsNotThere) {
-  // A UDP port that was free a moment ago: the ICMP answer ends the probe.
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  std::string id = create({{"serverAddress", "127.0.0.1:" + std::to_string(ntohs(a.sin_port))}});
+  // Nothing listens there: the ICMP answer ends the probe.
+  std::string id = create({{"serverAddress", "127.0.0.1:" + std::to_string(testing::closed_port(SOCK_DGRAM))}});
   auto r = call(net::Method::get, "/api/v1/turnServers/" + id + "/status");
   ASSERT_EQ(r.status, 200) << r.body;
   const json status = body(r)["status"];
