@@ -107,6 +107,78 @@ CREATE TABLE turn_servers (
   updated_at                  BIGINT NOT NULL
 );
 )sql"},
+    Migration{4, "authorization: users, clients, codes, refresh tokens, revocations, keys", R"sql(
+CREATE TABLE authz_users (
+  userid         TEXT PRIMARY KEY,
+  alternate_id   TEXT UNIQUE,
+  password_hash  TEXT NOT NULL,
+  created_at     BIGINT NOT NULL
+);
+CREATE TABLE authz_clients (
+  client_id      TEXT PRIMARY KEY,
+  name           TEXT NOT NULL DEFAULT '',
+  confidential   INTEGER NOT NULL,
+  secret_sha256  TEXT NOT NULL DEFAULT '',
+  redirect_uris  TEXT NOT NULL DEFAULT '[]',
+  grant_types    TEXT NOT NULL DEFAULT '[]',
+  scopes         TEXT NOT NULL DEFAULT '',
+  created_at     BIGINT NOT NULL
+);
+CREATE TABLE authz_codes (
+  code_hash       TEXT PRIMARY KEY,
+  client_id       TEXT NOT NULL,
+  userid          TEXT NOT NULL,
+  redirect_uri    TEXT NOT NULL,
+  scope           TEXT NOT NULL,
+  code_challenge  TEXT NOT NULL DEFAULT '',
+  created_at      BIGINT NOT NULL,
+  expires_at      BIGINT NOT NULL,
+  used_at         BIGINT,
+  family_id       TEXT
+);
+CREATE INDEX authz_codes_expires ON authz_codes (expires_at);
+CREATE TABLE authz_refresh_tokens (
+  pkid               TEXT PRIMARY KEY,
+  refreshtokenindex  TEXT NOT NULL UNIQUE,
+  userid             TEXT NOT NULL,
+  clientid           TEXT NOT NULL,
+  validity           BIGINT NOT NULL,
+  state              TEXT NOT NULL,
+  family_id          TEXT NOT NULL,
+  scope              TEXT NOT NULL DEFAULT '',
+  issued_at          BIGINT NOT NULL,
+  rotated_at         BIGINT,
+  child_index        TEXT,
+  grace_uses         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX authz_refresh_tokens_validity ON authz_refresh_tokens (validity);
+CREATE INDEX authz_refresh_tokens_user ON authz_refresh_tokens (userid, clientid);
+CREATE INDEX authz_refresh_tokens_family ON authz_refresh_tokens (family_id);
+CREATE TABLE authz_revocations (
+  id          {id},
+  family_id   TEXT,
+  token_id    TEXT,
+  userid      TEXT,
+  clientid    TEXT,
+  revoked_at  BIGINT NOT NULL,
+  expires_at  BIGINT NOT NULL
+);
+CREATE INDEX authz_revocations_expires ON authz_revocations (expires_at);
+CREATE TABLE authz_keys (
+  kid         TEXT PRIMARY KEY,
+  key_use     TEXT NOT NULL,
+  material    TEXT NOT NULL,
+  created_at  BIGINT NOT NULL,
+  active_at   BIGINT NOT NULL,
+  retired_at  BIGINT
+);
+CREATE TABLE authz_node_keys (
+  node_id       TEXT PRIMARY KEY,
+  signing_kid   TEXT NOT NULL,
+  encryption_kid TEXT NOT NULL,
+  seen_at       BIGINT NOT NULL
+);
+)sql"},
 };
 
 struct DialectWord {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <exception>
+#include <tuple>
 
 #include "store/placeholders.hpp"
 
@@ -120,6 +121,50 @@ core::Result<void, StoreError> Store::ping() {
     return core::fail(invalid("ping() was called inside a transaction of the same Store"));
   }
   return run_ping();
+}
+
+struct Store::LocalSubscribers {
+  std::mutex mutex;
+  std::uint64_t next_id = 1;
+  std::vector<std::tuple<std::uint64_t, std::string, SignalHandler>> handlers;
+};
+
+class Store::LocalSubscription final : public Subscription {
+ public:
+  LocalSubscription(std::shared_ptr<LocalSubscribers> subscribers, std::uint64_t id)
+      : subscribers_(std::move(subscribers)), id_(id) {}
+  ~LocalSubscription() override {
+    std::lock_guard lock(subscribers_->mutex);
+    std::erase_if(subscribers_->handlers, [this](const auto& h) { return std::get<0>(h) == id_; });
+  }
+
+ private:
+  std::shared_ptr<LocalSubscribers> subscribers_;
+  std::uint64_t id_;
+};
+
+Store::Store() : local_(std::make_shared<LocalSubscribers>()) {}
+
+core::Result<void, StoreError> Store::signal(std::string_view channel, std::string_view payload) {
+  if (channel.empty() || channel.size() > 63) return core::fail(invalid("a signal channel has 1 to 63 characters"));
+  return run_signal(channel, payload);
+}
+
+std::unique_ptr<Subscription> Store::subscribe(std::string channel, SignalHandler handler) {
+  std::lock_guard lock(local_->mutex);
+  const std::uint64_t id = local_->next_id++;
+  local_->handlers.emplace_back(id, std::move(channel), std::move(handler));
+  return std::make_unique<LocalSubscription>(local_, id);
+}
+
+core::Result<void, StoreError> Store::run_signal(std::string_view channel, std::string_view payload) {
+  // Handlers run under the lock so that none runs after its Subscription is gone.
+  std::lock_guard lock(local_->mutex);
+  const std::string text(payload);
+  for (const auto& [id, name, handler] : local_->handlers) {
+    if (name == channel) handler(text);
+  }
+  return {};
 }
 
 core::Result<std::int64_t, StoreError> Store::schema_version() {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +73,14 @@ class Transaction : public Queryable {
 
 using TransactionBody = std::function<core::Result<void, StoreError>(Transaction&)>;
 
+// Ends a subscribe() when destroyed; no call is running or made after that.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+};
+
+using SignalHandler = std::function<void(const std::string& payload)>;
+
 class Store : public Queryable {
  public:
   // Runs `body` in one transaction: commits only when it returns ok and none
@@ -86,17 +95,37 @@ class Store : public Queryable {
   // The highest migration applied to the database.
   core::Result<std::int64_t, StoreError> schema_version();
 
+  // Tells whoever listens on `channel` that something changed (a revocation,
+  // a new key), so they re-read it now instead of at their next poll. On
+  // PostgreSQL this is NOTIFY and reaches every node using the database; on
+  // SQLite it reaches the subscribers of this Store only. A hint, not a
+  // message queue: a node that missed one (a dropped connection) catches up
+  // at its next poll.
+  core::Result<void, StoreError> signal(std::string_view channel, std::string_view payload = {});
+  // Calls `handler` on a thread of the store's each time `channel` is
+  // signalled, until the Subscription is destroyed.
+  virtual std::unique_ptr<Subscription> subscribe(std::string channel, SignalHandler handler);
+
   virtual Backend backend() const = 0;
   std::string_view backend_name() const { return store::backend_name(backend()); }
 
  protected:
+  Store();
+
   // Begins a transaction, calls run_body(body, txn) and commits or rolls back.
   virtual core::Result<void, StoreError> run_transaction(const TransactionBody& body) = 0;
   virtual core::Result<void, StoreError> run_ping() = 0;
+  // PostgreSQL sends NOTIFY; the default calls this process's subscribers.
+  virtual core::Result<void, StoreError> run_signal(std::string_view channel, std::string_view payload);
   std::optional<StoreError> refuse(std::string_view sql, const Params& params) const override;
 
   // Calls the body and decides whether its transaction may commit.
   static core::Result<void, StoreError> run_body(const TransactionBody& body, Transaction& txn);
+
+ private:
+  class LocalSubscription;
+  struct LocalSubscribers;
+  std::shared_ptr<LocalSubscribers> local_;
 };
 
 // Opens the configured database (sqlite_path is taken relative to data_dir)

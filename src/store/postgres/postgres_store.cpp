@@ -2,6 +2,11 @@
 
 #include <pqxx/pqxx>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "store/postgres/postgres_errors.hpp"
 #include "store/postgres/postgres_values.hpp"
 
@@ -62,7 +67,76 @@ class PostgresTransaction final : public Transaction {
   ConnectionPool::Lease& lease_;
 };
 
+class Receiver final : public pqxx::notification_receiver {
+ public:
+  Receiver(pqxx::connection_base& connection, const std::string& channel, const SignalHandler& handler)
+      : pqxx::notification_receiver(connection, channel), handler_(handler) {}
+  void operator()(const std::string& payload, int) override { handler_(payload); }
+
+ private:
+  const SignalHandler& handler_;
+};
+
+class PostgresSubscription final : public Subscription {
+ public:
+  PostgresSubscription(std::string url, std::string channel, SignalHandler handler)
+      : url_(std::move(url)), channel_(std::move(channel)), handler_(std::move(handler)),
+        thread_([this] { listen(); }) {
+    // Signals sent once subscribe() returned must be heard: wait (a little)
+    // for the first LISTEN.
+    std::unique_lock lock(mutex_);
+    first_attempt_.wait_for(lock, std::chrono::seconds(5), [this] { return attempted_; });
+  }
+  ~PostgresSubscription() override {
+    stopping_ = true;
+    thread_.join();
+  }
+
+ private:
+  void listen() {
+    while (!stopping_) {
+      try {
+        pqxx::connection connection(url_);
+        Receiver receiver(connection, channel_, handler_);
+        connection.get_notifs();  // sends the LISTEN now
+        tried();
+        while (!stopping_) connection.await_notification(0, 200'000);
+      } catch (...) {
+        tried();
+        // The server went away or refused us: try again shortly. Signals
+        // sent meanwhile are lost; the caller's poll catches up.
+        for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  }
+
+  void tried() {
+    std::lock_guard lock(mutex_);
+    attempted_ = true;
+    first_attempt_.notify_all();
+  }
+
+  const std::string url_;
+  const std::string channel_;
+  const SignalHandler handler_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable first_attempt_;
+  bool attempted_ = false;
+  std::thread thread_;  // last: starts once the rest is ready
+};
+
 }  // namespace
+
+std::unique_ptr<Subscription> PostgresStore::subscribe(std::string channel, SignalHandler handler) {
+  return std::make_unique<PostgresSubscription>(url_, std::move(channel), std::move(handler));
+}
+
+core::Result<void, StoreError> PostgresStore::run_signal(std::string_view channel, std::string_view payload) {
+  auto rows = run_query("SELECT pg_notify(?, ?)", {std::string(channel), std::string(payload)});
+  if (!rows) return core::fail(rows.error());
+  return {};
+}
 
 core::Result<std::unique_ptr<Store>, StoreError> PostgresStore::open(
     const std::string& url, int pool_size, std::chrono::milliseconds busy_timeout) {

@@ -18,6 +18,9 @@ class PostgresStore final : public Store {
                                                                std::chrono::milliseconds busy_timeout);
 
   Backend backend() const override { return Backend::postgres; }
+  // LISTEN on a connection of its own, on a thread of its own; reconnects
+  // after a failure (signals sent meanwhile are missed: callers also poll).
+  std::unique_ptr<Subscription> subscribe(std::string channel, SignalHandler handler) override;
 
  protected:
   core::Result<std::vector<Row>, StoreError> run_query(std::string_view sql,
@@ -25,11 +28,14 @@ class PostgresStore final : public Store {
   core::Result<std::int64_t, StoreError> run_exec(std::string_view sql, const Params& params) override;
   core::Result<void, StoreError> run_transaction(const TransactionBody& body) override;
   core::Result<void, StoreError> run_ping() override;
+  // NOTIFY, through pg_notify() so the channel needs no quoting.
+  core::Result<void, StoreError> run_signal(std::string_view channel, std::string_view payload) override;
 
  private:
   PostgresStore(const std::string& url, int pool_size, std::chrono::milliseconds busy_timeout)
-      : pool_(url, pool_size, busy_timeout) {}
+      : url_(with_connect_timeout(url)), pool_(url, pool_size, busy_timeout) {}
 
+  const std::string url_;
   ConnectionPool pool_;
 };
 
