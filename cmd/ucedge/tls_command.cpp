@@ -4,7 +4,6 @@
 
 #include <cctype>
 #include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -12,6 +11,7 @@
 #include <string>
 
 #include "app/config.hpp"
+#include "core/time_text.hpp"
 #include "global_options.hpp"
 #include "net/tls/cipher_suites.hpp"
 #include "net/tls/trust_store.hpp"
@@ -50,12 +50,9 @@ std::string colon_hex(const std::string& hex) {
 }
 
 std::string now_iso8601() {
-  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return core::utc_timestamp(std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
 }
 
 void print_anchor(const net::tls::TrustAnchor& anchor) {

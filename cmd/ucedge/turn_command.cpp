@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "core/config_table.hpp"
 #include "core/password.hpp"
 #include "core/secret_box.hpp"
+#include "core/time_text.hpp"
 #include "global_options.hpp"
 #include "node_context.hpp"
 #include "store/store.hpp"
@@ -35,15 +35,6 @@ struct TurnContext : NodeContext {
     return c;
   }
 };
-
-std::string iso8601(std::int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 constexpr const char* kPickedUp = "A running ucedge picks this up within seconds.\n";
 
@@ -95,7 +86,7 @@ void add_user_commands(CLI::App& turn, const GlobalOptions& options) {
     if (*list_json) {
       nlohmann::json j = nlohmann::json::array();
       for (const auto& u : *users) {
-        j.push_back({{"username", u.username}, {"realm", u.realm}, {"createdAt", iso8601(u.created_at)}});
+        j.push_back({{"username", u.username}, {"realm", u.realm}, {"createdAt", core::utc_timestamp(u.created_at)}});
       }
       std::cout << j.dump(2) << "\n";
       return;
@@ -114,7 +105,7 @@ void add_user_commands(CLI::App& turn, const GlobalOptions& options) {
               << "CREATED\n";
     for (const auto& u : *users) {
       std::cout << std::setw(static_cast<int>(name_width + 2)) << u.username
-                << std::setw(static_cast<int>(realm_width + 2)) << u.realm << iso8601(u.created_at) << "\n";
+                << std::setw(static_cast<int>(realm_width + 2)) << u.realm << core::utc_timestamp(u.created_at) << "\n";
     }
   });
 
@@ -183,7 +174,7 @@ void add_secret_commands(CLI::App& turn, const GlobalOptions& options) {
     if (*list_json) {
       nlohmann::json j = nlohmann::json::array();
       for (const auto& s : *secrets) {
-        j.push_back({{"id", s.id}, {"fingerprint", s.fingerprint}, {"createdAt", iso8601(s.created_at)}});
+        j.push_back({{"id", s.id}, {"fingerprint", s.fingerprint}, {"createdAt", core::utc_timestamp(s.created_at)}});
       }
       std::cout << j.dump(2) << "\n";
       return;
@@ -195,7 +186,7 @@ void add_secret_commands(CLI::App& turn, const GlobalOptions& options) {
     std::cout << std::left << std::setw(8) << "ID" << std::setw(13) << "FINGERPRINT"
               << "CREATED\n";
     for (const auto& s : *secrets) {
-      std::cout << std::setw(8) << s.id << std::setw(13) << s.fingerprint << iso8601(s.created_at) << "\n";
+      std::cout << std::setw(8) << s.id << std::setw(13) << s.fingerprint << core::utc_timestamp(s.created_at) << "\n";
     }
   });
 
@@ -242,14 +233,14 @@ void add_credentials_command(CLI::App& turn, const GlobalOptions& options) {
       nlohmann::json j = {{"username", issued->username},
                           {"password", issued->password},
                           {"ttl", seconds.count()},
-                          {"expiresAt", iso8601(issued->expires_at)}};
+                          {"expiresAt", core::utc_timestamp(issued->expires_at)}};
       std::cout << j.dump(2) << "\n";
       return;
     }
     std::cout << "username: " << issued->username << "\n"
               << "password: " << issued->password << "\n"
               << "realm:    " << c.config.turn.realm << "\n"
-              << "expires:  " << iso8601(issued->expires_at) << " (secret " << issued->secret_id << ")\n";
+              << "expires:  " << core::utc_timestamp(issued->expires_at) << " (secret " << issued->secret_id << ")\n";
   });
 }
 

@@ -37,6 +37,8 @@ class [[nodiscard]] Result {
   const T& operator*() const& { return value(); }
 
   const E& error() const { return std::get<1>(v_); }
+  // The value, or `fallback` when this holds an error.
+  T value_or(T fallback) const& { return ok() ? value() : std::move(fallback); }
 
  private:
   std::variant<T, E> v_;
