@@ -5,6 +5,7 @@
 
 #include "app/config.hpp"
 #include "app/serve.hpp"
+#include "authz_command.hpp"
 #include "global_options.hpp"
 #include "prov_command.hpp"
 #include "tls_command.hpp"
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
   ucedge::cli::add_tls_command(app, options);
   ucedge::cli::add_prov_command(app, options);
   ucedge::cli::add_turn_command(app, options);
+  ucedge::cli::add_authz_command(app, options);
 
   try {
     app.parse(argc, argv);

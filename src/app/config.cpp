@@ -37,6 +37,8 @@ core::Result<Config, core::ConfigErrors> parse_config(std::string_view text, std
   c.prov = prov::parse_prov_config(prov);
   core::ConfigTable turn = root.table("turn");
   c.turn = turn::parse_turn_config(turn);
+  core::ConfigTable authz = root.table("authz");
+  c.authz = authz::parse_authz_config(authz);
 
   root.finish();
   if (!errors.empty()) return core::fail(std::move(errors));

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "authz/config.hpp"
 #include "core/config_table.hpp"
 #include "core/log.hpp"
 #include "core/result.hpp"
@@ -29,6 +30,7 @@ struct Config {
   store::StoreConfig store;            // [store]
   prov::ProvConfig prov;               // [prov]
   turn::TurnConfig turn;               // [turn]
+  authz::AuthzConfig authz;            // [authz]
 };
 
 // The text of etc/ucedge.toml, compiled into the binary: the embedded default.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "authz/service.hpp"
 #include "console/admin_accounts.hpp"
 #include "console/admin_auth.hpp"
 #include "core/atomic_file.hpp"
@@ -152,11 +153,20 @@ int serve(const Config& config) {
     }
   }
 
+  authz::AuthzService authz(config.authz, *store, *secrets, metrics);
+  if (config.authz.enabled) {
+    if (auto opened = authz.open(); !opened) {
+      log->critical("{}", opened.error());
+      return 1;
+    }
+  }
+
   net::Router router;
   add_runtime_routes(router, *store, metrics);
   const auto admin_guard = [&admin_auth](net::Handler h) { return admin_auth.guard(std::move(h)); };
   prov.add_routes(router, admin_guard);
   turn.add_routes(router, admin_guard);
+  if (config.authz.enabled) authz.add_routes(router, admin_guard);
 
   net::HttpServer server(pool, config.http, router, tls, metrics);
   auto bound = server.start();
@@ -184,6 +194,12 @@ int serve(const Config& config) {
     for (const auto& l : relay.value()) {
       services.value().push_back({l.name, l.host, l.port, l.protocol});
     }
+  }
+  if (config.authz.enabled) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    const auto port = bound.value().empty() ? 0 : bound.value().front().port;
+    authz.start(std::string(host) + ":" + std::to_string(port));
   }
   pool.start();
 
@@ -236,6 +252,7 @@ int serve(const Config& config) {
   server.shutdown(config.shutdown_timeout);
   prov.stop();
   turn.stop();
+  authz.stop();
   pool.stop();
   std::filesystem::remove(listening_file, ec);
   log->info("stopped");

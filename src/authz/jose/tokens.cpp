@@ -1,0 +1,549 @@
+#include "authz/jose/tokens.hpp"
+
+#include <cjose/cjose.h>
+#include <jansson.h>
+#include <openssl/err.h>
+
+#include <array>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <nlohmann/json.hpp>
+#include <span>
+
+#include "core/random_token.hpp"
+
+// Thread safety: a KeySet and its keys are immutable once built, and cjose
+// only reads a cjose_jwk_t while signing, verifying, encrypting or
+// decrypting (it neither retains nor caches anything in it; the RSA object
+// inside guards its own Montgomery and blinding caches with locks). Every
+// call below builds and releases its own cjose_jws_t / cjose_jwe_t and
+// header, so any number of threads may mint and read with one KeySet.
+
+namespace ucedge::authz {
+
+namespace {
+
+constexpr std::string_view kSigningAlg = "RS256";
+constexpr std::string_view kKeyAlg = "dir";
+constexpr std::string_view kContentEnc = "A128CBC-HS256";
+constexpr std::string_view kPrivateOpen = R"({"private":")";
+constexpr std::string_view kPrivateClose = R"("})";
+
+struct JwsRelease {
+  void operator()(cjose_jws_t* jws) const { cjose_jws_release(jws); }
+};
+struct JweRelease {
+  void operator()(cjose_jwe_t* jwe) const { cjose_jwe_release(jwe); }
+};
+struct HeaderRelease {
+  void operator()(cjose_header_t* header) const { cjose_header_release(header); }
+};
+struct CjoseFree {
+  void operator()(void* p) const { cjose_get_dealloc()(p); }
+};
+using JwsPtr = std::unique_ptr<cjose_jws_t, JwsRelease>;
+using JwePtr = std::unique_ptr<cjose_jwe_t, JweRelease>;
+using HeaderPtr = std::unique_ptr<cjose_header_t, HeaderRelease>;
+using CjoseBuffer = std::unique_ptr<std::uint8_t, CjoseFree>;
+using CjoseText = std::unique_ptr<char, CjoseFree>;
+
+const cjose_jwk_t* jwk_of(const std::shared_ptr<void>& native) {
+  return static_cast<const cjose_jwk_t*>(native.get());
+}
+
+std::string cjose_error(std::string_view what, const cjose_err& err) {
+  ERR_clear_error();  // cjose leaves OpenSSL's queue as it found it on failure
+  std::string message(what);
+  message += ": ";
+  message += err.message != nullptr ? err.message : "unknown cjose error";
+  return message;
+}
+
+// The base64url alphabet (RFC 4648 §5) as a table: every token byte is looked up.
+constexpr std::array<bool, 256> kBase64url = [] {
+  std::array<bool, 256> table{};
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  table['-'] = table['_'] = true;
+  return table;
+}();
+
+bool is_base64url(char c) { return kBase64url[static_cast<unsigned char>(c)]; }
+
+// The compact serialization's alphabet (RFC 7515 §7.1, RFC 7516 §7.1): the
+// parts split by '.', each base64url without padding. Returns false for any
+// other character or a different number of parts.
+bool split_compact(std::string_view text, std::span<std::string_view> parts) {
+  std::size_t part = 0, start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '.') {
+      if (part + 1 >= parts.size()) return false;
+      parts[part++] = text.substr(start, i - start);
+      start = i + 1;
+    } else if (!is_base64url(c)) {
+      return false;
+    }
+  }
+  if (part + 1 != parts.size()) return false;
+  parts[part] = text.substr(start);
+  return true;
+}
+
+// --- writing claims ---------------------------------------------------------
+
+// Appends `text` as a JSON string (RFC 8259 §7). False when it is not UTF-8,
+// which JSON cannot carry.
+bool append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(static_cast<char>(c));
+      } else if (c < 0x20) {
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+      ++p;
+      continue;
+    }
+    // A multi-byte sequence: the shortest form only, no surrogates, at most U+10FFFF.
+    std::size_t length = 0;
+    std::uint32_t min = 0, code = 0;
+    if ((c & 0xe0) == 0xc0) length = 2, min = 0x80, code = c & 0x1f;
+    else if ((c & 0xf0) == 0xe0) length = 3, min = 0x800, code = c & 0x0f;
+    else if ((c & 0xf8) == 0xf0) length = 4, min = 0x10000, code = c & 0x07;
+    else return false;
+    if (static_cast<std::size_t>(end - p) < length) return false;
+    for (std::size_t i = 1; i < length; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      code = (code << 6) | (p[i] & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    out.append(reinterpret_cast<const char*>(p), length);
+    p += length;
+  }
+  out.push_back('"');
+  return true;
+}
+
+// A JSON object written member by member, in the order given.
+class ClaimWriter {
+ public:
+  explicit ClaimWriter(std::size_t expected) {
+    out_.reserve(expected);
+    out_.push_back('{');
+  }
+  void text(std::string_view name, std::string_view value) {
+    begin(name);
+    if (!append_json_string(out_, value)) bad_ = name;
+  }
+  void number(std::string_view name, std::int64_t value) {
+    begin(name);
+    out_.append(std::to_string(value));
+  }
+  core::Result<std::string> finish() && {
+    if (!bad_.empty()) return core::fail("the claim \"" + std::string(bad_) + "\" is not UTF-8");
+    out_.push_back('}');
+    return std::move(out_);
+  }
+
+ private:
+  void begin(std::string_view name) {
+    if (out_.size() > 1) out_.push_back(',');
+    out_.push_back('"');
+    out_.append(name);  // our own ASCII names: nothing to escape
+    out_.append("\":");
+  }
+
+  std::string out_;
+  std::string_view bad_;
+};
+
+HeaderPtr make_header(std::initializer_list<std::pair<const char*, std::string_view>> members, cjose_err& err) {
+  HeaderPtr header(cjose_header_new(&err));
+  if (!header) return nullptr;
+  std::string value;
+  for (const auto& [name, text] : members) {
+    value.assign(text);  // cjose wants NUL-terminated values
+    if (!cjose_header_set(header.get(), name, value.c_str(), &err)) return nullptr;
+  }
+  return header;
+}
+
+// A compact JWS, RS256, header {"alg","typ","kid"} in the order of seed 001.
+core::Result<std::string> sign(const SigningKey& key, std::string_view payload) {
+  cjose_err err{};
+  HeaderPtr header = make_header({{"alg", kSigningAlg}, {"typ", "JWT"}, {"kid", key.kid()}}, err);
+  if (!header) return core::fail(cjose_error("cannot build the JWS header", err));
+  JwsPtr jws(cjose_jws_sign(jwk_of(key.native()), header.get(), reinterpret_cast<const std::uint8_t*>(payload.data()),
+                            payload.size(), &err));
+  if (!jws) return core::fail(cjose_error("cannot sign", err));
+  const char* compact = nullptr;
+  if (!cjose_jws_export(jws.get(), &compact, &err)) return core::fail(cjose_error("cannot serialize the JWS", err));
+  std::string token(compact);
+  if (token.size() > kMaxTokenBytes) {
+    return core::fail("the token would be " + std::to_string(token.size()) + " bytes, more than " +
+                      std::to_string(kMaxTokenBytes));
+  }
+  return token;
+}
+
+// --- reading claims ---------------------------------------------------------
+
+// One member of a claims object we care about.
+struct Claim {
+  std::string_view name;
+  bool integer = false;  // else a string
+  std::string* text = nullptr;
+  std::int64_t* number = nullptr;
+  bool seen = false;
+};
+
+// A SAX reader of one JSON object: fills the claims it knows, skips the others
+// whole, and notes a known claim of the wrong type, a duplicate (RFC 7519 §4:
+// we reject rather than pick one) or a string holding NUL. No DOM is built.
+class ClaimReader final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit ClaimReader(std::span<Claim> claims) : claims_(claims) {}
+
+  // Parses `json`; false when it is not one JSON object.
+  bool read(std::string_view json) {
+    const char* begin = json.data();
+    return nlohmann::json::sax_parse(begin, begin + json.size(), this) && !not_object_;
+  }
+  bool mistyped() const { return mistyped_; }
+
+  bool null() override { return scalar(); }
+  bool boolean(bool) override { return scalar(); }
+  bool number_integer(number_integer_t value) override { return integer(value); }
+  bool number_unsigned(number_unsigned_t value) override {
+    if (value > static_cast<number_unsigned_t>(std::numeric_limits<std::int64_t>::max())) return scalar();
+    return integer(static_cast<std::int64_t>(value));
+  }
+  bool number_float(number_float_t, const string_t&) override { return scalar(); }
+  bool string(string_t& value) override {
+    Claim* claim = current();
+    if (claim == nullptr) return scalar();
+    if (claim->integer || value.find('\0') != std::string::npos) {
+      mistyped_ = true;
+    } else {
+      *claim->text = std::move(value);
+    }
+    return true;
+  }
+  bool binary(binary_t&) override { return scalar(); }
+  bool start_object(std::size_t) override { return open(); }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override {
+    if (depth_ == 0) not_object_ = true;
+    return open();
+  }
+  bool end_array() override { return close(); }
+  bool key(string_t& name) override {
+    key_ = -1;
+    if (depth_ != 1) return true;
+    for (std::size_t i = 0; i < claims_.size(); ++i) {
+      if (claims_[i].name == name) {
+        if (claims_[i].seen) mistyped_ = true;
+        claims_[i].seen = true;
+        key_ = static_cast<int>(i);
+        break;
+      }
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  Claim* current() { return depth_ == 1 && key_ >= 0 ? &claims_[static_cast<std::size_t>(key_)] : nullptr; }
+  bool scalar() {
+    if (depth_ == 0) not_object_ = true;
+    if (current() != nullptr) mistyped_ = true;
+    return !not_object_;
+  }
+  bool integer(std::int64_t value) {
+    Claim* claim = current();
+    if (claim == nullptr) return scalar();
+    if (claim->integer) {
+      *claim->number = value;
+    } else {
+      mistyped_ = true;
+    }
+    return true;
+  }
+  bool open() {
+    if (current() != nullptr) mistyped_ = true;  // a known claim holding an object or array
+    key_ = -1;
+    ++depth_;
+    return !not_object_;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+
+  std::span<Claim> claims_;
+  int depth_ = 0;
+  int key_ = -1;
+  bool mistyped_ = false;
+  bool not_object_ = false;
+};
+
+// The header of a token cjose would not import, read only to tell a foreign
+// algorithm ("none" included) from plain garbage.
+TokenError classify_rejected(std::string_view header_b64, std::string_view expected_alg) {
+  auto header = core::base64url_decode(header_b64);
+  if (!header) return TokenError::malformed;
+  auto json = nlohmann::json::parse(*header, nullptr, false);
+  if (!json.is_object()) return TokenError::malformed;
+  auto alg = json.find("alg");
+  if (alg == json.end() || !alg->is_string()) return TokenError::malformed;
+  return alg->get_ref<const std::string&>() == expected_alg ? TokenError::malformed : TokenError::wrong_algorithm;
+}
+
+// cjose_header_t is jansson's json_t (cjose/header.h): members are read in
+// place, whatever their type.
+const json_t* member(cjose_header_t* header, const char* name) { return json_object_get(header, name); }
+
+std::optional<std::string_view> string_member(cjose_header_t* header, const char* name) {
+  const json_t* value = member(header, name);
+  if (!json_is_string(value)) return std::nullopt;
+  return std::string_view(json_string_value(value), json_string_length(value));
+}
+
+// A verified JWS: the payload points into `jws`.
+struct VerifiedJws {
+  JwsPtr jws;
+  std::string_view payload;
+};
+
+core::Result<VerifiedJws, TokenError> verify_jws(const KeySet& keys, std::string_view token) {
+  if (token.empty() || token.size() > kMaxTokenBytes) return core::fail(TokenError::malformed);
+  std::array<std::string_view, 3> parts;
+  if (!split_compact(token, parts) || parts[0].empty()) return core::fail(TokenError::malformed);
+
+  cjose_err err{};
+  JwsPtr jws(cjose_jws_import(token.data(), token.size(), &err));
+  if (!jws) return core::fail(classify_rejected(parts[0], kSigningAlg));
+  cjose_header_t* header = cjose_jws_get_protected(jws.get());
+  if (header == nullptr) return core::fail(TokenError::malformed);
+  // RFC 8725 §3.1: the algorithm is ours to choose, never the token's.
+  auto alg = string_member(header, "alg");
+  if (!alg) return core::fail(TokenError::malformed);
+  if (*alg != kSigningAlg) return core::fail(TokenError::wrong_algorithm);
+  // RFC 7515 §4.1.11: we understand no extension, so "crit" is refused.
+  if (member(header, "crit") != nullptr) return core::fail(TokenError::malformed);
+  auto kid = string_member(header, "kid");
+  const SigningKey* key = kid ? keys.find_verifying(*kid) : nullptr;
+  if (key == nullptr) return core::fail(TokenError::unknown_key);
+  if (parts[2].empty() || !cjose_jws_verify(jws.get(), jwk_of(key->native()), &err)) {
+    ERR_clear_error();
+    return core::fail(TokenError::bad_signature);
+  }
+  std::uint8_t* payload = nullptr;
+  std::size_t payload_len = 0;
+  if (!cjose_jws_get_plaintext(jws.get(), &payload, &payload_len, &err)) return core::fail(TokenError::malformed);
+  return VerifiedJws{std::move(jws), {reinterpret_cast<const char*>(payload), payload_len}};
+}
+
+// The JWE of an access token's payload, {"private": "<JWE>"}. Our own tokens
+// take the fast path; anything else equivalent goes through the JSON reader.
+core::Result<std::string_view, TokenError> private_part(std::string_view payload, std::string& storage) {
+  if (payload.size() > kPrivateOpen.size() + kPrivateClose.size() && payload.starts_with(kPrivateOpen) &&
+      payload.ends_with(kPrivateClose)) {
+    std::string_view inner = payload.substr(kPrivateOpen.size(), payload.size() - kPrivateOpen.size() -
+                                                                      kPrivateClose.size());
+    bool plain = true;
+    for (char c : inner) plain = plain && (is_base64url(c) || c == '.');
+    if (plain) return inner;
+  }
+  std::string ctyp;
+  std::array<Claim, 2> claims{Claim{"private", false, &storage}, Claim{"ctyp", false, &ctyp}};
+  ClaimReader reader(claims);
+  if (!reader.read(payload)) return core::fail(TokenError::malformed);
+  if (!claims[0].seen && claims[1].seen) return core::fail(TokenError::wrong_kind);
+  if (!claims[0].seen || reader.mistyped()) return core::fail(TokenError::malformed);
+  return std::string_view(storage);
+}
+
+// Decrypted claims, in cjose's buffer.
+struct Plaintext {
+  CjoseBuffer buffer;
+  std::size_t length = 0;
+  std::string_view view() const { return {reinterpret_cast<const char*>(buffer.get()), length}; }
+};
+
+core::Result<Plaintext, TokenError> decrypt_private(const KeySet& keys, std::string_view compact) {
+  // RFC 7516 §7.1: header.key.iv.ciphertext.tag; "dir" has no encrypted key
+  // (RFC 7518 §4.5), and A128CBC-HS256 a 16-byte IV and tag (§5.2.3), i.e.
+  // 22 base64url characters each. Checking the tag length here means a
+  // truncated tag can never be compared on fewer bytes.
+  std::array<std::string_view, 5> parts;
+  if (!split_compact(compact, parts) || parts[0].empty()) return core::fail(TokenError::malformed);
+
+  cjose_err err{};
+  JwePtr jwe(cjose_jwe_import(compact.data(), compact.size(), &err));
+  if (!jwe) return core::fail(classify_rejected(parts[0], kKeyAlg));
+  cjose_header_t* header = cjose_jwe_get_protected(jwe.get());
+  if (header == nullptr) return core::fail(TokenError::malformed);
+  if (string_member(header, "alg") != kKeyAlg || string_member(header, "enc") != kContentEnc ||
+      member(header, "zip") != nullptr) {
+    return core::fail(TokenError::wrong_algorithm);
+  }
+  if (member(header, "crit") != nullptr) return core::fail(TokenError::malformed);
+  if (!parts[1].empty() || parts[2].size() != 22 || parts[4].size() != 22) return core::fail(TokenError::malformed);
+  auto kid = string_member(header, "kid");
+  const EncryptionKey* key = kid ? keys.find_decrypting(*kid) : nullptr;
+  if (key == nullptr) return core::fail(TokenError::unknown_key);
+  Plaintext plain;
+  plain.buffer.reset(cjose_jwe_decrypt(jwe.get(), jwk_of(key->native()), &plain.length, &err));
+  if (!plain.buffer) {
+    ERR_clear_error();
+    return core::fail(TokenError::cannot_decrypt);
+  }
+  return plain;
+}
+
+}  // namespace
+
+std::string_view to_string(TokenError error) {
+  switch (error) {
+    case TokenError::malformed: return "malformed";
+    case TokenError::wrong_algorithm: return "wrong_algorithm";
+    case TokenError::unknown_key: return "unknown_key";
+    case TokenError::bad_signature: return "bad_signature";
+    case TokenError::cannot_decrypt: return "cannot_decrypt";
+    case TokenError::wrong_kind: return "wrong_kind";
+  }
+  return "unknown";
+}
+
+const SigningKey* KeySet::find_verifying(std::string_view kid) const {
+  for (const auto& key : verifying) {
+    if (key && key->kid() == kid) return key.get();
+  }
+  return nullptr;
+}
+
+const EncryptionKey* KeySet::find_decrypting(std::string_view kid) const {
+  for (const auto& key : decrypting) {
+    if (key && key->kid() == kid) return key.get();
+  }
+  return nullptr;
+}
+
+core::Result<std::string> mint_access_token(const KeySet& keys, const AccessClaims& claims) {
+  if (!keys.signing || !keys.encryption) return core::fail(std::string("no signing or encryption key"));
+  ClaimWriter writer(160 + claims.issuer.size() + claims.subject.size() + claims.client_id.size() +
+                     claims.scope.size() + claims.token_id.size() + claims.family_id.size());
+  writer.text("iss", claims.issuer);
+  writer.text("sub", claims.subject);
+  writer.text("client_id", claims.client_id);
+  writer.text("scope", claims.scope);
+  writer.text("jti", claims.token_id);
+  if (!claims.family_id.empty()) writer.text("fid", claims.family_id);
+  writer.text("typ", claims.token_type);
+  writer.number("iat", claims.issued_at);
+  writer.number("exp", claims.expires_at);
+  auto plaintext = std::move(writer).finish();
+  if (!plaintext) return core::fail(plaintext.error());
+
+  cjose_err err{};
+  const EncryptionKey& enc = *keys.encryption;
+  // Header members in the order of seed 001.
+  HeaderPtr header = make_header({{"alg", kKeyAlg}, {"cty", "JWT"}, {"enc", kContentEnc}, {"kid", enc.kid()}}, err);
+  if (!header) return core::fail(cjose_error("cannot build the JWE header", err));
+  JwePtr jwe(cjose_jwe_encrypt(jwk_of(enc.native()), header.get(),
+                               reinterpret_cast<const std::uint8_t*>(plaintext->data()), plaintext->size(), &err));
+  if (!jwe) return core::fail(cjose_error("cannot encrypt", err));
+  CjoseText compact(cjose_jwe_export(jwe.get(), &err));
+  if (!compact) return core::fail(cjose_error("cannot serialize the JWE", err));
+
+  // The JWE compact form is base64url and dots: nothing in it needs escaping.
+  const std::size_t compact_len = std::strlen(compact.get());
+  std::string payload;
+  payload.reserve(kPrivateOpen.size() + compact_len + kPrivateClose.size());
+  payload.append(kPrivateOpen).append(compact.get(), compact_len).append(kPrivateClose);
+  return sign(*keys.signing, payload);
+}
+
+core::Result<std::string> mint_refresh_token(const KeySet& keys, const RefreshClaims& claims) {
+  if (!keys.signing) return core::fail(std::string("no signing key"));
+  // Seed 001's order, which also makes the token a function of its claims.
+  ClaimWriter writer(96 + claims.issuer.size() + claims.token_type.size() + claims.token_id.size() +
+                     claims.client_id.size());
+  writer.number("exp", claims.expires_at);
+  writer.text("iss", claims.issuer);
+  writer.text("typ", claims.token_type);
+  writer.text("tid", claims.token_id);
+  writer.text("ctyp", "refresh");
+  writer.text("ccid", claims.client_id);
+  auto payload = std::move(writer).finish();
+  if (!payload) return core::fail(payload.error());
+  return sign(*keys.signing, *payload);
+}
+
+core::Result<AccessClaims, TokenError> read_access_token(const KeySet& keys, std::string_view token) {
+  auto jws = verify_jws(keys, token);
+  if (!jws) return core::fail(jws.error());
+  std::string storage;
+  auto compact = private_part(jws->payload, storage);
+  if (!compact) return core::fail(compact.error());
+  auto plaintext = decrypt_private(keys, *compact);
+  if (!plaintext) return core::fail(plaintext.error());
+
+  AccessClaims claims;
+  std::array<Claim, 9> fields{Claim{"iss", false, &claims.issuer},
+                              Claim{"sub", false, &claims.subject},
+                              Claim{"client_id", false, &claims.client_id},
+                              Claim{"scope", false, &claims.scope},
+                              Claim{"jti", false, &claims.token_id},
+                              Claim{"fid", false, &claims.family_id},
+                              Claim{"typ", false, &claims.token_type},
+                              Claim{"iat", true, nullptr, &claims.issued_at},
+                              Claim{"exp", true, nullptr, &claims.expires_at}};
+  ClaimReader reader(fields);
+  if (!reader.read(plaintext->view()) || reader.mistyped()) return core::fail(TokenError::malformed);
+  for (const Claim& field : fields) {
+    // scope and fid may be absent (no scope asked, no refresh family).
+    if (!field.seen && field.name != "scope" && field.name != "fid") return core::fail(TokenError::malformed);
+  }
+  return claims;
+}
+
+core::Result<RefreshClaims, TokenError> read_refresh_token(const KeySet& keys, std::string_view token) {
+  auto jws = verify_jws(keys, token);
+  if (!jws) return core::fail(jws.error());
+
+  RefreshClaims claims;
+  claims.token_type.clear();
+  std::string ctyp, inner;
+  std::array<Claim, 7> fields{Claim{"exp", true, nullptr, &claims.expires_at},
+                              Claim{"iss", false, &claims.issuer},
+                              Claim{"typ", false, &claims.token_type},
+                              Claim{"tid", false, &claims.token_id},
+                              Claim{"ctyp", false, &ctyp},
+                              Claim{"ccid", false, &claims.client_id},
+                              Claim{"private", false, &inner}};
+  ClaimReader reader(fields);
+  if (!reader.read(jws->payload)) return core::fail(TokenError::malformed);
+  if (fields[6].seen || (fields[4].seen && ctyp != "refresh")) return core::fail(TokenError::wrong_kind);
+  if (reader.mistyped()) return core::fail(TokenError::malformed);
+  for (std::size_t i = 0; i < 6; ++i) {
+    if (!fields[i].seen) return core::fail(TokenError::malformed);
+  }
+  return claims;
+}
+
+}  // namespace ucedge::authz

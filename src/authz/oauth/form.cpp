@@ -1,0 +1,203 @@
+#include "authz/oauth/form.hpp"
+
+#include <cstdint>
+
+namespace ucedge::authz {
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 6749 Appendix B: '+' stands for a space, "%XX" for the octet XX.
+std::optional<std::string> decode_component(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (text.size() - i < 3) return std::nullopt;
+      int hi = hex_value(text[i + 1]);
+      int lo = hex_value(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Well-formed UTF-8 (RFC 3629 §4: no overlong forms, no surrogates, nothing
+// above U+10FFFF) and no NUL, which would cut the value short in C APIs and
+// the database.
+bool is_text(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto b = static_cast<std::uint8_t>(s[i]);
+    if (b == 0) return false;
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    // The sequence length from the lead byte, and the range its second byte
+    // must fall in to exclude overlong forms, surrogates and values past U+10FFFF.
+    std::size_t extra = 0;
+    std::uint8_t lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) {
+      extra = 1;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      extra = 2;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      extra = 3;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= extra) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      auto c = static_cast<std::uint8_t>(s[i + k]);
+      if (k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF)) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+bool is_unreserved(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
+}
+
+// A name as it may appear in an error_description: RFC 6749 §5.2 allows only
+// %x20-21 / %x23-5B / %x5D-7E there, and the name came from the client.
+std::string printable_name(std::string_view name) {
+  constexpr std::size_t kMaxShown = 40;
+  std::string out;
+  for (char c : name.substr(0, kMaxShown)) {
+    bool allowed = c >= 0x20 && c <= 0x7E && c != '"' && c != '\\' && c != '\'';
+    out += allowed ? c : '?';
+  }
+  if (name.size() > kMaxShown) out += "...";
+  return out;
+}
+
+}  // namespace
+
+std::string FormError::describe() const {
+  std::string quoted = "'" + printable_name(field) + "'";
+  switch (kind) {
+    case FormErrorKind::bad_escape:
+      return field.empty() ? "malformed percent-encoding" : "parameter " + quoted + " has a malformed escape";
+    case FormErrorKind::repeated: return "parameter " + quoted + " is repeated";
+    case FormErrorKind::too_many: return "more than " + std::to_string(kMaxFormFields) + " parameters";
+    case FormErrorKind::not_utf8:
+      return field.empty() ? "a parameter name is not UTF-8 text"
+                           : "parameter " + quoted + " is not UTF-8 text without NUL";
+  }
+  return "malformed form";
+}
+
+std::optional<std::string_view> Form::get(std::string_view name) const {
+  for (const auto& [key, value] : fields_) {
+    if (key == name) {
+      if (value.empty()) return std::nullopt;
+      return std::string_view(value);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view Form::get_or(std::string_view name, std::string_view fallback) const {
+  auto value = get(name);
+  return value ? *value : fallback;
+}
+
+core::Result<Form, FormError> parse_form(std::string_view text) {
+  Form form;
+  std::size_t count = 0;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('&', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view pair = text.substr(start, end - start);
+    start = end + 1;
+    if (pair.empty()) continue;  // "a=1&&b=2", a trailing '&'
+    if (++count > kMaxFormFields) return core::fail(FormError{FormErrorKind::too_many, {}});
+
+    std::size_t eq = pair.find('=');
+    auto name = decode_component(pair.substr(0, eq));
+    if (!name) return core::fail(FormError{FormErrorKind::bad_escape, {}});
+    if (!is_text(*name)) return core::fail(FormError{FormErrorKind::not_utf8, {}});
+    std::optional<std::string> value = std::string{};
+    if (eq != std::string_view::npos) value = decode_component(pair.substr(eq + 1));
+    if (!value) return core::fail(FormError{FormErrorKind::bad_escape, *name});
+    if (!is_text(*value)) return core::fail(FormError{FormErrorKind::not_utf8, *name});
+
+    // RFC 6749 §3.1: a parameter without a value is as if omitted, so it is
+    // neither kept nor counted as a repetition. A nameless one is no
+    // parameter the server knows, and unknown parameters are ignored.
+    if (value->empty() || name->empty()) continue;
+    for (const auto& [seen, unused] : form.fields()) {
+      if (seen == *name) return core::fail(FormError{FormErrorKind::repeated, *name});
+    }
+    form.add(std::move(*name), std::move(*value));
+  }
+  return form;
+}
+
+std::string form_encode(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (is_unreserved(c)) {
+      out += c;
+    } else {
+      auto b = static_cast<std::uint8_t>(c);
+      out += '%';
+      out += kHex[b >> 4];
+      out += kHex[b & 0x0F];
+    }
+  }
+  return out;
+}
+
+std::string append_query(std::string_view uri,
+                         std::initializer_list<std::pair<std::string_view, std::string_view>> params) {
+  // A redirection URI has no fragment (RFC 6749 §3.1.2); should one slip
+  // through, the query still goes before it.
+  std::size_t hash = uri.find('#');
+  std::string_view base = uri.substr(0, hash);
+  std::string out(base);
+  bool has_query = base.find('?') != std::string_view::npos;
+  char last = out.empty() ? '\0' : out.back();
+  bool need_separator = has_query && last != '?' && last != '&';
+  for (const auto& [name, value] : params) {
+    if (value.empty()) continue;
+    if (!has_query) {
+      out += '?';
+      has_query = true;
+    } else if (need_separator) {
+      out += '&';
+    }
+    need_separator = true;
+    out += form_encode(name);
+    out += '=';
+    out += form_encode(value);
+  }
+  if (hash != std::string_view::npos) out += uri.substr(hash);
+  return out;
+}
+
+}  // namespace ucedge::authz

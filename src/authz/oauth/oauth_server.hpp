@@ -1,0 +1,93 @@
+#pragma once
+// The OAuth 2.0 endpoints: authorize (code grant with PKCE, the sign-in
+// page), token (authorization_code, refresh_token, client_credentials),
+// revocation (RFC 7009), introspection (RFC 7662), metadata (RFC 8414) and
+// the JWKS. Handlers are synchronous and run on the HTTP threads.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "authz/config.hpp"
+#include "authz/directory/clients.hpp"
+#include "authz/directory/users.hpp"
+#include "authz/jose/key_ring.hpp"
+#include "authz/oauth/client_auth.hpp"
+#include "authz/oauth/codes.hpp"
+#include "authz/oauth/form.hpp"
+#include "authz/signals.hpp"
+#include "authz/tokens/refresh_tokens.hpp"
+#include "authz/tokens/revocations.hpp"
+#include "core/clock.hpp"
+#include "core/failure_limiter.hpp"
+#include "core/metrics.hpp"
+#include "net/router.hpp"
+
+namespace ucedge::authz {
+
+struct OAuthParts {
+  const AuthzConfig& config;
+  store::Store& store;
+  KeyRing& keys;
+  RefreshTokenStore& refresh_tokens;
+  Revocations& revocations;
+  UserDirectory& users;
+  ClientRegistry& clients;
+  AuthorizationCodes& codes;
+  core::MetricsRegistry& metrics;
+  const core::Clock& clock;
+};
+
+inline constexpr std::string_view kSampleClientId = "ucedge-sample";
+inline constexpr std::string_view kSampleCallbackPath = "/oauth2/sample/callback";
+
+class OAuthServer {
+ public:
+  explicit OAuthServer(OAuthParts parts);
+  ~OAuthServer();
+
+  void add_routes(net::Router& router);
+
+  // What the endpoints answer; public for tests.
+  net::Response authorize(net::Request& request);
+  net::Response token(net::Request& request);
+  net::Response introspect(net::Request& request);
+  net::Response revoke(net::Request& request);
+  net::Response metadata(net::Request& request);
+  net::Response jwks(net::Request& request);
+  net::Response sample_callback(net::Request& request);
+
+  // The issuer URL for a request: [authz] issuer, or the request's own origin.
+  std::string issuer_url(const net::Request& request) const;
+
+ private:
+  struct Metrics;
+  struct AuthorizeRequest;
+
+  // /authorize
+  net::Response show_login(const net::Request& request, const AuthorizeRequest& authorize, int status,
+                           std::string_view error, std::string_view login);
+  net::Response sign_in(const net::Request& request, const AuthorizeRequest& authorize, std::string_view login,
+                        std::string_view password);
+
+  // /token, one per grant
+  net::Response code_grant(const Client& client, const Form& form);
+  net::Response refresh_grant(const Client& client, const Form& form);
+  net::Response client_credentials_grant(const Client& client, const Form& form);
+  // The JSON answer with a new access token (and the refresh token, if any).
+  net::Response issue(const Client& client, std::string_view subject, std::string_view token_type,
+                      std::string_view scope, std::string_view family_id, const RefreshRecord* refresh);
+
+  std::int64_t now() const;
+  // Applies a revocation just recorded here and tells the other nodes.
+  void announce_revocation();
+
+  OAuthParts parts_;
+  std::unique_ptr<Metrics> metrics_;
+  core::FailureLimiter login_failures_by_user_;
+  core::FailureLimiter login_failures_by_address_;
+  core::FailureLimiter client_failures_;
+  ClientAuthenticator client_auth_;
+};
+
+}  // namespace ucedge::authz

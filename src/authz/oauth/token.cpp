@@ -1,0 +1,191 @@
+// /oauth2/token (RFC 6749 §3.2): the authorization_code (§4.1.3, with PKCE,
+// RFC 7636 §4.6), refresh_token (§6) and client_credentials (§4.4) grants.
+#include <nlohmann/json.hpp>
+
+#include "authz/jose/tokens.hpp"
+#include "authz/oauth/oauth_error.hpp"
+#include "authz/oauth/oauth_internal.hpp"
+#include "core/random_token.hpp"
+
+namespace ucedge::authz {
+
+net::Response OAuthServer::token(net::Request& request) {
+  auto refused = [this](std::string_view error, std::string_view description, int status = 400) {
+    metrics_->refused(error).inc();
+    return oauth_error(error, description, status);
+  };
+  if (!is_form_post(request)) return refused("invalid_request", "send the parameters as application/x-www-form-urlencoded");
+  auto form = parse_form(request.body);
+  if (!form) return refused("invalid_request", form.error().describe());
+
+  auto grant = form->get("grant_type");
+  if (!grant) return refused("invalid_request", "grant_type is missing");
+  const bool public_allowed = *grant != "client_credentials";
+  auto authenticated = client_auth_.authenticate(request, *form, public_allowed);
+  if (!authenticated.client) {
+    metrics_->refused("invalid_client").inc();
+    return std::move(authenticated.refusal);
+  }
+  const Client& client = *authenticated.client;
+
+  if (*grant != "authorization_code" && *grant != "refresh_token" && *grant != "client_credentials") {
+    return refused("unsupported_grant_type", "supported: authorization_code, refresh_token, client_credentials");
+  }
+  if (!client.allows_grant(*grant)) {
+    return refused("unauthorized_client", "this client may not use grant_type=" + std::string(*grant));
+  }
+  if (*grant == "authorization_code") return code_grant(client, *form);
+  if (*grant == "refresh_token") return refresh_grant(client, *form);
+  return client_credentials_grant(client, *form);
+}
+
+net::Response OAuthServer::code_grant(const Client& client, const Form& form) {
+  auto refused = [this](std::string_view error, std::string_view description) {
+    metrics_->refused(error).inc();
+    return oauth_error(error, description);
+  };
+  auto code = form.get("code");
+  if (!code) return refused("invalid_request", "code is missing");
+  auto redemption = parts_.codes.redeem(*code);
+  if (!redemption) return oauth_error("temporarily_unavailable", "the store did not answer", 503);
+  switch (redemption->outcome) {
+    case Redemption::Outcome::redeemed:
+      break;
+    case Redemption::Outcome::already_used:
+      // RFC 6749 §4.1.2: a code used twice may have been stolen.
+      if (redemption->family_id) {
+        (void)parts_.refresh_tokens.revoke_family(*redemption->family_id);
+        announce_revocation();
+      }
+      return refused("invalid_grant", "the authorization code was already used");
+    case Redemption::Outcome::expired:
+      return refused("invalid_grant", "the authorization code has expired");
+    case Redemption::Outcome::unknown:
+      return refused("invalid_grant", "the authorization code is not valid");
+  }
+  const CodeGrant& granted = redemption->grant;
+  if (granted.client_id != client.client_id) {
+    return refused("invalid_grant", "the authorization code was issued to another client");
+  }
+  // §4.1.3: redirect_uri is required, and must match, when the authorization
+  // request included it.
+  if (!granted.redirect_uri.empty() && form.get_or("redirect_uri") != granted.redirect_uri) {
+    return refused("invalid_grant", "redirect_uri does not match the authorization request");
+  }
+  if (!granted.code_challenge.empty()) {
+    auto verifier = form.get("code_verifier");
+    if (!verifier) return refused("invalid_request", "code_verifier is missing");
+    if (!pkce_s256_matches(*verifier, granted.code_challenge)) {
+      return refused("invalid_grant", "code_verifier does not match the code_challenge");
+    }
+  } else if (form.get("code_verifier")) {
+    return refused("invalid_grant", "code_verifier sent for a code issued without code_challenge");
+  }
+
+  std::optional<RefreshRecord> family;
+  if (client.allows_grant("refresh_token")) {
+    const std::int64_t validity = now() + std::int64_t{parts_.config.refresh_token_lifetime_days} * 86'400;
+    auto issued = parts_.refresh_tokens.issue(granted.userid, client.client_id, granted.scope, validity);
+    if (!issued) return oauth_error("temporarily_unavailable", "the store did not answer", 503);
+    family = std::move(issued).value();
+    (void)parts_.codes.link_family(*code, family->family_id);
+  }
+  metrics_->code_grants->inc();
+  return issue(client, granted.userid, "user", granted.scope, family ? family->family_id : std::string(),
+               family ? &*family : nullptr);
+}
+
+net::Response OAuthServer::refresh_grant(const Client& client, const Form& form) {
+  auto refused = [this](std::string_view error, std::string_view description) {
+    metrics_->refused(error).inc();
+    return oauth_error(error, description);
+  };
+  auto presented = form.get("refresh_token");
+  if (!presented) return refused("invalid_request", "refresh_token is missing");
+  auto keys = parts_.keys.keys();
+  auto claims = read_refresh_token(*keys, *presented);
+  if (!claims) return refused("invalid_grant", "the refresh token is not valid");
+  if (claims->issuer != parts_.keys.issuer_id()) return refused("invalid_grant", "the refresh token is not ours");
+  if (claims->client_id != client.client_id) {
+    return refused("invalid_grant", "the refresh token was issued to another client");
+  }
+  if (claims->expires_at + parts_.config.clock_tolerance.count() < now()) {
+    return refused("invalid_grant", "the refresh token has expired");
+  }
+  auto exchange = parts_.refresh_tokens.exchange(claims->token_id, client.client_id);
+  if (!exchange) return oauth_error("temporarily_unavailable", "the store did not answer", 503);
+  metrics_->exchanged(exchange->outcome).inc();
+  switch (exchange->outcome) {
+    case Exchange::Outcome::rotated:
+    case Exchange::Outcome::unchanged:
+    case Exchange::Outcome::grace_repeat:
+      break;
+    case Exchange::Outcome::reuse_detected:
+      announce_revocation();
+      return refused("invalid_grant", "the refresh token was already used; its sign-in has been revoked");
+    case Exchange::Outcome::revoked:
+      return refused("invalid_grant", "the refresh token has been revoked");
+    case Exchange::Outcome::expired:
+      return refused("invalid_grant", "the refresh token has expired");
+    case Exchange::Outcome::unknown:
+      return refused("invalid_grant", "the refresh token is not valid");
+    case Exchange::Outcome::wrong_client:
+      return refused("invalid_grant", "the refresh token was issued to another client");
+  }
+  const RefreshRecord& next = exchange->token;
+  std::string scope = next.scope;
+  if (auto narrower = form.get("scope")) {
+    if (!scope_within(*narrower, next.scope)) {
+      return refused("invalid_scope", "a refresh may narrow the scope, never widen it");
+    }
+    scope = join_scope(split_scope(*narrower));
+  }
+  metrics_->refresh_grants->inc();
+  return issue(client, next.userid, "user", scope, next.family_id, &next);
+}
+
+net::Response OAuthServer::client_credentials_grant(const Client& client, const Form& form) {
+  auto scope = granted_scope(client, form.get("scope"));
+  if (!scope) {
+    metrics_->refused("invalid_scope").inc();
+    return oauth_error("invalid_scope", "the requested scope is not allowed for this client");
+  }
+  metrics_->client_credentials_grants->inc();
+  return issue(client, client.client_id, "client", *scope, {}, nullptr);
+}
+
+net::Response OAuthServer::issue(const Client& client, std::string_view subject, std::string_view token_type,
+                                 std::string_view scope, std::string_view family_id, const RefreshRecord* refresh) {
+  auto keys = parts_.keys.keys();
+  const std::int64_t issued_at = now();
+  AccessClaims access;
+  access.issuer = parts_.keys.issuer_id();
+  access.subject = std::string(subject);
+  access.client_id = client.client_id;
+  access.scope = std::string(scope);
+  access.token_id = core::random_uuid();
+  access.family_id = std::string(family_id);
+  access.token_type = std::string(token_type);
+  access.issued_at = issued_at;
+  access.expires_at = issued_at + parts_.config.access_token_lifetime.count();
+  auto access_token = mint_access_token(*keys, access);
+  if (!access_token) return oauth_error("server_error", "cannot sign the access token", 500);
+
+  nlohmann::json body = {{"access_token", *access_token},
+                         {"token_type", "Bearer"},
+                         {"expires_in", parts_.config.access_token_lifetime.count()}};
+  if (!scope.empty()) body["scope"] = scope;
+  if (refresh) {
+    RefreshClaims claims;
+    claims.issuer = parts_.keys.issuer_id();
+    claims.token_id = refresh->index;
+    claims.client_id = refresh->clientid;
+    claims.expires_at = refresh->validity;
+    auto refresh_token = mint_refresh_token(*keys, claims);
+    if (!refresh_token) return oauth_error("server_error", "cannot sign the refresh token", 500);
+    body["refresh_token"] = *refresh_token;
+  }
+  return no_store_json(200, body.dump());
+}
+
+}  // namespace ucedge::authz
