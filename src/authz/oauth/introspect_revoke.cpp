@@ -36,7 +36,7 @@ net::Response OAuthServer::introspect(net::Request& request) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool as_refresh = (attempt == 0) == refresh_first;
     if (!as_refresh) {
-      auto claims = read_access_token(*keys, *token);
+      auto claims = verified_.read(keys, *token);
       if (!claims) continue;
       if (claims->issuer != parts_.keys.issuer_id() || claims->expires_at + tolerance < current ||
           claims->issued_at > current + tolerance || parts_.revocations.revoked(*claims)) {

@@ -15,6 +15,7 @@
 #include "authz/oauth/client_auth.hpp"
 #include "authz/oauth/codes.hpp"
 #include "authz/oauth/form.hpp"
+#include "authz/oauth/verified_tokens.hpp"
 #include "authz/signals.hpp"
 #include "authz/tokens/refresh_tokens.hpp"
 #include "authz/tokens/revocations.hpp"
@@ -88,6 +89,7 @@ class OAuthServer {
   core::FailureLimiter login_failures_by_address_;
   core::FailureLimiter client_failures_;
   ClientAuthenticator client_auth_;
+  VerifiedTokens verified_;
 };
 
 }  // namespace ucedge::authz
