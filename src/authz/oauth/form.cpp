@@ -2,38 +2,11 @@
 
 #include <cstdint>
 
+#include "net/http.hpp"
+
 namespace ucedge::authz {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 6749 Appendix B: '+' stands for a space, "%XX" for the octet XX.
-std::optional<std::string> decode_component(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      if (text.size() - i < 3) return std::nullopt;
-      int hi = hex_value(text[i + 1]);
-      int lo = hex_value(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // Well-formed UTF-8 (RFC 3629 §4: no overlong forms, no surrogates, nothing
 // above U+10FFFF) and no NUL, which would cut the value short in C APIs and
@@ -136,11 +109,11 @@ core::Result<Form, FormError> parse_form(std::string_view text) {
     if (++count > kMaxFormFields) return core::fail(FormError{FormErrorKind::too_many, {}});
 
     std::size_t eq = pair.find('=');
-    auto name = decode_component(pair.substr(0, eq));
+    auto name = net::percent_decode(pair.substr(0, eq), true);
     if (!name) return core::fail(FormError{FormErrorKind::bad_escape, {}});
     if (!is_text(*name)) return core::fail(FormError{FormErrorKind::not_utf8, {}});
     std::optional<std::string> value = std::string{};
-    if (eq != std::string_view::npos) value = decode_component(pair.substr(eq + 1));
+    if (eq != std::string_view::npos) value = net::percent_decode(pair.substr(eq + 1), true);
     if (!value) return core::fail(FormError{FormErrorKind::bad_escape, *name});
     if (!is_text(*value)) return core::fail(FormError{FormErrorKind::not_utf8, *name});
 
