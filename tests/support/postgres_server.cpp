@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -218,6 +219,7 @@ void PostgresServer::start_watchdog() {
 }
 
 PostgresServer::~PostgresServer() {
+  if (attached_) return;
   // Its data is about to be deleted: no shutdown checkpoint needed.
   (void)stop("immediate");
   std::error_code ec;
@@ -246,16 +248,58 @@ core::Result<void, std::string> PostgresServer::execute(std::string_view databas
 }
 
 core::Result<std::string, std::string> PostgresServer::create_database() {
-  const std::string name = "ucedge_db" + std::to_string(++databases_);
+  // Named after the process too: several test processes share an attached server.
+  const std::string name = "ucedge_db" + std::to_string(::getpid()) + "_" + std::to_string(++databases_);
   if (auto made = execute("postgres", "CREATE DATABASE " + name); !made) return core::fail(made.error());
   return url(name);
 }
 
 core::Result<std::string, std::string> PostgresServer::fresh_schema() {
-  const std::string name = "t" + std::to_string(++schemas_);
+  const std::string name = "t" + std::to_string(::getpid()) + "_" + std::to_string(++schemas_);
   if (auto made = execute(kTestDatabase, "CREATE SCHEMA " + name); !made) return core::fail(made.error());
   // libpq passes `options` to the server as if on its command line.
   return url() + "?options=-csearch_path%3D" + name;
+}
+
+core::Result<void, std::string> PostgresServer::detach(const std::string& state_file) {
+  if (!running_) return core::fail(std::string("the server is not running"));
+  std::ofstream out(state_file, std::ios::trunc);
+  out << port_ << " " << dir_ << "\n";
+  out.close();
+  if (!out) return core::fail("cannot write " + state_file);
+  // The watchdog would stop the server when this process ends: end it first.
+  if (watchdog_pid_ > 0) {
+    ::kill(watchdog_pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(watchdog_pid_, &status, 0);
+    ::close(watchdog_pipe_);
+    watchdog_pid_ = watchdog_pipe_ = -1;
+  }
+  attached_ = true;
+  return {};
+}
+
+std::unique_ptr<PostgresServer> PostgresServer::attach(const std::string& state_file) {
+  std::ifstream in(state_file);
+  int port = 0;
+  std::string dir;
+  if (!(in >> port >> dir)) return nullptr;
+  std::unique_ptr<PostgresServer> server(new PostgresServer(dir, port));
+  server->attached_ = true;
+  if (!server->execute(kTestDatabase, "SELECT 1")) return nullptr;  // a stale file: start a server instead
+  return server;
+}
+
+void PostgresServer::stop_detached(const std::string& state_file) {
+  std::ifstream in(state_file);
+  int port = 0;
+  std::string dir;
+  if (in >> port >> dir) {
+    std::unique_ptr<PostgresServer> server(new PostgresServer(dir, port));
+    server->running_ = true;  // the destructor stops it and deletes its directory
+  }
+  std::error_code ec;
+  fs::remove(state_file, ec);
 }
 
 namespace {
@@ -276,6 +320,13 @@ Shared& shared() {
 PostgresServer* shared_postgres() {
   Shared& s = shared();
   std::call_once(s.once, [&s] {
+#ifdef UCEDGE_TEST_POSTGRES_STATE
+    // Under ctest, the server the "postgres" fixture started for the run.
+    if (auto attached = PostgresServer::attach(UCEDGE_TEST_POSTGRES_STATE)) {
+      s.server = std::move(attached);
+      return;
+    }
+#endif
     auto started = PostgresServer::start();
     if (started) {
       s.server = std::move(started).value();

@@ -40,6 +40,17 @@ class PostgresServer {
   core::Result<void, std::string> stop();
   core::Result<void, std::string> restart();
 
+  // Leaves the server running after this object (and its process) is gone,
+  // for other processes to attach() to; "PORT DIR" goes to `state_file`.
+  // ctest starts one so for a whole run (tests/CMakeLists.txt, fixture
+  // "postgres"), which spares every test process a server of its own.
+  core::Result<void, std::string> detach(const std::string& state_file);
+  // The server a detached one left in `state_file`, if it answers. This object
+  // never stops it.
+  static std::unique_ptr<PostgresServer> attach(const std::string& state_file);
+  // Stops the server named in `state_file` and deletes it and the file.
+  static void stop_detached(const std::string& state_file);
+
  private:
   PostgresServer(std::string dir, int port) : dir_(std::move(dir)), port_(port) {}
   core::Result<void, std::string> launch();
@@ -54,6 +65,7 @@ class PostgresServer {
   int watchdog_pid_ = -1;
   int databases_ = 0;
   int schemas_ = 0;
+  bool attached_ = false;  // another process owns the server
 };
 
 // The server every test of this process shares, started on first use; null
