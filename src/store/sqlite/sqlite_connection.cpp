@@ -169,6 +169,8 @@ core::Result<sqlite3_stmt*, StoreError> SqliteConnection::prepare(std::string_vi
 
 bool SqliteConnection::is_read_only(sqlite3_stmt* stmt) { return sqlite3_stmt_readonly(stmt) != 0; }
 
+bool SqliteConnection::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
 core::Result<void, StoreError> SqliteConnection::bind(sqlite3_stmt* stmt, const Params& params) {
   const int wanted = sqlite3_bind_parameter_count(stmt);
   if (wanted != static_cast<int>(params.size())) {

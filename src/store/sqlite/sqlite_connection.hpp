@@ -30,6 +30,9 @@ class SqliteConnection {
   // A prepared statement from the cache (owned by the connection).
   core::Result<sqlite3_stmt*, StoreError> prepare(std::string_view sql);
   static bool is_read_only(sqlite3_stmt* stmt);
+  // True between BEGIN and COMMIT/ROLLBACK (SQLite may end it on its own
+  // after some errors).
+  bool in_transaction() const;
 
   core::Result<std::vector<Row>, StoreError> query(sqlite3_stmt* stmt, const Params& params);
   core::Result<std::int64_t, StoreError> exec(sqlite3_stmt* stmt, const Params& params);

@@ -6,6 +6,10 @@ namespace ucedge::store::sqlite {
 
 namespace {
 
+// Transactions committed together at most; bounds how long a leader works
+// for others before its own caller gets the answer.
+constexpr std::size_t kBatchLimit = 64;
+
 StoreError busy(std::string_view what, std::chrono::milliseconds waited) {
   return {StoreError::Kind::busy,
           std::string(what) + " was not free within " + std::to_string(waited.count()) + "ms"};
@@ -39,32 +43,16 @@ class SqliteTransaction final : public Transaction {
 
 }  // namespace
 
-// Holds the writer connection for one statement or one transaction.
-class SqliteStore::WriterLock {
- public:
-  explicit WriterLock(SqliteStore& store) : store_(store) {
-    std::unique_lock lock(store_.writer_mutex_);
-    held_ = store_.writer_released_.wait_for(lock, store_.busy_timeout_,
-                                             [&] { return !store_.writer_taken_; });
-    if (held_) store_.writer_taken_ = true;
-  }
-  ~WriterLock() {
-    if (!held_) return;
-    {
-      std::lock_guard lock(store_.writer_mutex_);
-      store_.writer_taken_ = false;
-    }
-    store_.writer_released_.notify_one();
-  }
-  WriterLock(const WriterLock&) = delete;
-  WriterLock& operator=(const WriterLock&) = delete;
-
-  bool held() const { return held_; }
-  SqliteConnection& connection() { return *store_.writer_; }
-
- private:
-  SqliteStore& store_;
-  bool held_ = false;
+// One transaction waiting for, or running on, the writer. Lives on the
+// stack of the thread that asked; that thread sleeps until `done` or `leads`.
+struct SqliteStore::QueuedWrite {
+  explicit QueuedWrite(const TransactionBody& b) : body(b) {}
+  const TransactionBody& body;
+  core::Result<void, StoreError> outcome;
+  std::condition_variable wake;
+  bool taken = false;  // in a batch that is running: it must wait for the outcome
+  bool done = false;
+  bool leads = false;  // handed the writer: it runs the next batch
 };
 
 // Borrows an idle reader connection and gives it back on destruction.
@@ -123,11 +111,15 @@ core::Result<std::unique_ptr<Store>, StoreError> SqliteStore::open(
 
 core::Result<std::vector<Row>, StoreError> SqliteStore::query_on_writer(std::string_view sql,
                                                                         const Params& params) {
-  WriterLock writer(*this);
-  if (!writer.held()) return core::fail(busy("the SQLite writer", busy_timeout_));
-  auto stmt = writer.connection().prepare(sql);
-  if (!stmt) return core::fail(stmt.error());
-  return writer.connection().query(*stmt, params);
+  std::vector<Row> rows;
+  auto done = write([&](Transaction& txn) -> core::Result<void, StoreError> {
+    auto got = txn.query(sql, params);
+    if (!got) return core::fail(got.error());
+    rows = std::move(got).value();
+    return {};
+  });
+  if (!done) return core::fail(done.error());
+  return rows;
 }
 
 core::Result<std::vector<Row>, StoreError> SqliteStore::run_query(std::string_view sql,
@@ -147,32 +139,137 @@ core::Result<std::vector<Row>, StoreError> SqliteStore::run_query(std::string_vi
 
 core::Result<std::int64_t, StoreError> SqliteStore::run_exec(std::string_view sql,
                                                              const Params& params) {
-  WriterLock writer(*this);
-  if (!writer.held()) return core::fail(busy("the SQLite writer", busy_timeout_));
-  auto stmt = writer.connection().prepare(sql);
-  if (!stmt) return core::fail(stmt.error());
-  return writer.connection().exec(*stmt, params);
+  std::int64_t changed = 0;
+  auto done = write([&](Transaction& txn) -> core::Result<void, StoreError> {
+    auto n = txn.exec(sql, params);
+    if (!n) return core::fail(n.error());
+    changed = *n;
+    return {};
+  });
+  if (!done) return core::fail(done.error());
+  return changed;
 }
 
-core::Result<void, StoreError> SqliteStore::run_transaction(const TransactionBody& body) {
-  WriterLock writer(*this);
-  if (!writer.held()) return core::fail(busy("the SQLite writer", busy_timeout_));
-  SqliteConnection& db = writer.connection();
+core::Result<void, StoreError> SqliteStore::run_transaction(const TransactionBody& body) { return write(body); }
 
-  // IMMEDIATE takes the write lock now, so a second process waits here
-  // (busy_timeout) rather than failing half way through.
-  if (auto begun = db.exec_script("BEGIN IMMEDIATE"); !begun) return begun;
-  SqliteTransaction txn(db);
-  auto outcome = run_body(body, txn);
-  if (!outcome) {
-    (void)db.exec_script("ROLLBACK");
-    return outcome;
+core::Result<void, StoreError> SqliteStore::write(const TransactionBody& body) {
+  QueuedWrite mine(body);
+  std::unique_lock lock(writer_mutex_);
+  queued_.push_back(&mine);
+  if (writer_busy_) {
+    const auto give_up = std::chrono::steady_clock::now() + busy_timeout_;
+    while (!mine.done && !mine.leads) {
+      if (mine.taken) {
+        mine.wake.wait(lock);
+      } else if (mine.wake.wait_until(lock, give_up) == std::cv_status::timeout && !mine.done &&
+                 !mine.leads && !mine.taken) {
+        std::erase(queued_, &mine);
+        return core::fail(busy("the SQLite writer", busy_timeout_));
+      }
+    }
+    if (mine.done) return std::move(mine.outcome);
   }
-  if (auto committed = db.exec_script("COMMIT"); !committed) {
-    (void)db.exec_script("ROLLBACK");
-    return committed;
+  writer_busy_ = true;
+
+  // Our own write is at the front: the first arrival, or the waiter the
+  // previous leader handed the writer to.
+  std::vector<QueuedWrite*> batch;
+  while (!queued_.empty() && batch.size() < kBatchLimit) {
+    batch.push_back(queued_.front());
+    queued_.pop_front();
+    batch.back()->taken = true;
   }
-  return {};
+  lock.unlock();
+  const bool committed = commit_together(batch);
+  lock.lock();
+  counts_.transactions += batch.size();
+  if (committed) ++counts_.commits;
+  for (QueuedWrite* write : batch) {
+    write->done = true;
+    if (write != &mine) write->wake.notify_one();
+  }
+  if (queued_.empty()) {
+    writer_busy_ = false;
+  } else {
+    queued_.front()->leads = true;
+    queued_.front()->wake.notify_one();
+  }
+  return std::move(mine.outcome);
+}
+
+bool SqliteStore::commit_together(const std::vector<QueuedWrite*>& batch) {
+  SqliteConnection& db = *writer_;
+  auto fail_all = [&](const StoreError& error) {
+    for (QueuedWrite* write : batch) write->outcome = core::fail(error);
+    return false;
+  };
+  auto run = [&](std::string_view sql) -> core::Result<void, StoreError> {
+    auto stmt = db.prepare(sql);
+    if (!stmt) return core::fail(stmt.error());
+    auto done = db.exec(*stmt, {});
+    if (!done) return core::fail(done.error());
+    return {};
+  };
+
+  // IMMEDIATE takes SQLite's write lock now, so another process using the
+  // file makes us wait here (busy_timeout) rather than fail half way through.
+  if (auto begun = run("BEGIN IMMEDIATE"); !begun) return fail_all(begun.error());
+
+  // Each body in its own savepoint: one that fails is undone alone, and the
+  // others commit as if each had had its own transaction, in queue order.
+  const bool alone = batch.size() == 1;
+  bool any_ok = false;
+  for (QueuedWrite* write : batch) {
+    if (!alone) {
+      if (auto saved = run("SAVEPOINT queued_write"); !saved) {
+        (void)run("ROLLBACK");
+        return fail_all(saved.error());
+      }
+    }
+    SqliteTransaction txn(db);
+    write->outcome = run_body(write->body, txn);
+    if (!db.in_transaction()) {
+      // Some errors (a full disk, an I/O error) make SQLite roll back the
+      // whole transaction: nothing of this batch will be committed.
+      return fail_all(write->outcome ? StoreError{StoreError::Kind::unavailable,
+                                                  "SQLite rolled the transaction back"}
+                                     : write->outcome.error());
+    }
+    if (alone) {
+      any_ok = write->outcome.ok();
+      break;
+    }
+    if (write->outcome) {
+      any_ok = true;
+    } else if (auto undone = run("ROLLBACK TO queued_write"); !undone) {
+      (void)run("ROLLBACK");
+      return fail_all(undone.error());
+    }
+    if (auto released = run("RELEASE queued_write"); !released) {
+      (void)run("ROLLBACK");
+      return fail_all(released.error());
+    }
+  }
+
+  if (!any_ok) {
+    (void)run("ROLLBACK");
+    return false;
+  }
+  if (auto committed = run("COMMIT"); !committed) {
+    (void)run("ROLLBACK");
+    for (QueuedWrite* write : batch) {
+      if (write->outcome) write->outcome = core::fail(committed.error());
+    }
+    return false;
+  }
+  return true;
+}
+
+SqliteStore::WriterCounts SqliteStore::writer_counts() const {
+  std::lock_guard lock(writer_mutex_);
+  WriterCounts counts = counts_;
+  counts.waiting = queued_.size();
+  return counts;
 }
 
 core::Result<void, StoreError> SqliteStore::run_ping() {
