@@ -2,12 +2,14 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <ctime>
@@ -106,6 +108,8 @@ struct ServerState {
   std::shared_ptr<tls::TlsContexts> tls;
   core::MetricsRegistry& registry;
   core::IoPool& pool;
+  // Runs the handlers routed Runs::on_worker; made by start().
+  std::unique_ptr<asio::thread_pool> workers;
   std::shared_ptr<spdlog::logger> log = core::logger("http");
   std::shared_ptr<spdlog::logger> access_log = core::logger("access");
   std::atomic<std::size_t> open{0};
@@ -313,22 +317,43 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     req.remote_port = remote_port_;
     req.client = client_;
 
-    Response res;
+    const bool wants_keep_alive = message.keep_alive();
     if (req.target.empty() || req.target.front() != '/') {
-      res = Response::problem(400, "Bad Request", "only origin-form request targets are served");
-    } else {
-      try {
-        res = state_->router.dispatch(req);
-      } catch (const std::exception& e) {
-        state_->log->error("handler for {} {} failed: {}", req.method_text, req.path, e.what());
-        res = Response::problem(500, "Internal Server Error");
-      } catch (...) {
-        state_->log->error("handler for {} {} failed with a non-standard exception", req.method_text, req.path);
-        res = Response::problem(500, "Internal Server Error");
-      }
+      return answer(req, Response::problem(400, "Bad Request", "only origin-form request targets are served"),
+                    wants_keep_alive, started);
     }
-    bool keep_alive = message.keep_alive() && requests_ < state_->config.max_requests_per_connection &&
-                      !draining_ && !state_->draining.load(std::memory_order_relaxed);
+    RouteMatch route = state_->router.match(req.method, req.path);
+    if (route.outcome != RouteOutcome::found || route.runs == Runs::on_event_loop || !state_->workers) {
+      Response res = respond(std::move(route), req);
+      return answer(req, std::move(res), wants_keep_alive, started);
+    }
+    // The worker answers; the write goes back to this connection's thread.
+    asio::post(*state_->workers, [self = this->shared_from_this(), route = std::move(route), req = std::move(req),
+                                  wants_keep_alive, started]() mutable {
+      Response res = self->respond(std::move(route), req);
+      auto& loop = self->stream_;
+      asio::post(loop.get_executor(), [self = std::move(self), req = std::move(req), res = std::move(res),
+                                        wants_keep_alive, started]() mutable {
+        self->answer(req, std::move(res), wants_keep_alive, started);
+      });
+    });
+  }
+
+  // The handler's answer; a handler that throws gets a 500.
+  Response respond(RouteMatch route, Request& req) const {
+    try {
+      return Router::respond(std::move(route), req);
+    } catch (const std::exception& e) {
+      state_->log->error("handler for {} {} failed: {}", req.method_text, req.path, e.what());
+    } catch (...) {
+      state_->log->error("handler for {} {} failed with a non-standard exception", req.method_text, req.path);
+    }
+    return Response::problem(500, "Internal Server Error");
+  }
+
+  void answer(const Request& req, Response res, bool wants_keep_alive, std::chrono::steady_clock::time_point started) {
+    bool keep_alive = wants_keep_alive && requests_ < state_->config.max_requests_per_connection && !draining_ &&
+                      !state_->draining.load(std::memory_order_relaxed);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     metrics_.request(res.status, seconds);
     send(std::move(res), req.version, keep_alive, req.method == Method::head, req.method_text, req.target, started);
@@ -515,6 +540,7 @@ core::Result<std::vector<BoundListener>> HttpServer::start() {
     }
     bound.push_back({listener.name, parsed->host, port, listener.tls});
   }
+  state.workers = std::make_unique<asio::thread_pool>(worker_thread_count(state.config));
   for (auto& a : impl_->acceptors) {
     asio::post(a->acceptor.get_executor(), [this, acc = a.get()] { impl_->accept(*acc); });
   }
@@ -554,6 +580,13 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
+  // Handlers still running on workers finish; their answers go nowhere.
+  if (state->workers) state->workers->join();
+}
+
+std::size_t worker_thread_count(const HttpConfig& config) {
+  if (config.worker_threads > 0) return config.worker_threads;
+  return kWorkerThreadsPerCore * std::max(1U, std::thread::hardware_concurrency());
 }
 
 }  // namespace ucedge::net

@@ -31,6 +31,12 @@ struct BoundListener {
   bool tls = false;
 };
 
+// Threads running the handlers routed Runs::on_worker: `worker_threads`, or
+// kWorkerThreadsPerCore per core when it is 0. More threads than cores, so
+// that while some wait on a commit the others keep every core busy.
+inline constexpr std::size_t kWorkerThreadsPerCore = 16;
+std::size_t worker_thread_count(const HttpConfig& config);
+
 class HttpServer {
  public:
   // `tls` may be null when no listener uses TLS.

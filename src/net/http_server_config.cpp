@@ -33,6 +33,7 @@ HttpConfig parse_http_config(core::ConfigTable& table) {
       table.integer("max_requests_per_connection", 10'000, 1, 1'000'000'000));
   c.max_connections = static_cast<std::size_t>(table.integer("max_connections", 10'000, 1, 1'000'000));
   c.access_log = table.boolean("access_log", c.access_log);
+  c.worker_threads = static_cast<std::size_t>(table.integer("worker_threads", 0, 0, 1024));
   table.finish();
   return c;
 }

@@ -29,6 +29,7 @@ struct HttpConfig {
   std::size_t max_requests_per_connection = 10'000;
   std::size_t max_connections = 10'000;
   bool access_log = true;
+  std::size_t worker_threads = 0;  // 0 = kWorkerThreadsPerCore per core (http_server.hpp)
 };
 
 HttpConfig parse_http_config(core::ConfigTable& table);

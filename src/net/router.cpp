@@ -21,9 +21,9 @@ core::Result<std::vector<std::string>> split_path(std::string_view path) {
   return segments;
 }
 
-core::Result<void> Router::add(Method method, std::string_view pattern, Handler handler) {
+core::Result<void> Router::add(Method method, std::string_view pattern, Handler handler, Runs runs) {
   if (pattern.empty() || pattern.front() != '/') return core::fail("pattern must start with '/': " + std::string(pattern));
-  Route route{method, std::string(pattern), {}, std::move(handler)};
+  Route route{method, std::string(pattern), {}, std::move(handler), runs};
   bool dynamic = false;
   std::size_t start = 1;
   while (true) {
@@ -49,13 +49,13 @@ core::Result<void> Router::add(Method method, std::string_view pattern, Handler 
   return {};
 }
 
-void Router::get(std::string_view pattern, Handler handler) {
-  auto r = add(Method::get, pattern, std::move(handler));
+void Router::get(std::string_view pattern, Handler handler, Runs runs) {
+  auto r = add(Method::get, pattern, std::move(handler), runs);
   if (!r) throw std::invalid_argument(r.error());
 }
 
-void Router::post(std::string_view pattern, Handler handler) {
-  auto r = add(Method::post, pattern, std::move(handler));
+void Router::post(std::string_view pattern, Handler handler, Runs runs) {
+  auto r = add(Method::post, pattern, std::move(handler), runs);
   if (!r) throw std::invalid_argument(r.error());
 }
 
@@ -127,6 +127,7 @@ RouteMatch Router::match(Method method, std::string_view path) const {
   if (found != nullptr) {
     result.outcome = RouteOutcome::found;
     result.handler = &found->handler;
+    result.runs = found->runs;
     return result;
   }
   result.params.clear();
@@ -146,8 +147,9 @@ RouteMatch Router::match(Method method, std::string_view path) const {
   return result;
 }
 
-Response Router::dispatch(Request& request) const {
-  RouteMatch m = match(request.method, request.path);
+Response Router::dispatch(Request& request) const { return respond(match(request.method, request.path), request); }
+
+Response Router::respond(RouteMatch m, Request& request) {
   switch (m.outcome) {
     case RouteOutcome::found:
       request.params = std::move(m.params);

@@ -15,9 +15,17 @@ namespace ucedge::net {
 
 enum class RouteOutcome { found, not_found, method_not_allowed, bad_path };
 
+// Where a handler runs. Most answer at once, on the event-loop thread that
+// owns the connection. Handlers that wait (a store commit) or compute long
+// (Argon2, RSA) run on the HTTP server's worker threads instead, so that
+// thread's other connections are not held up and cores stay busy while
+// some requests wait.
+enum class Runs { on_event_loop, on_worker };
+
 struct RouteMatch {
   RouteOutcome outcome = RouteOutcome::not_found;
   const Handler* handler = nullptr;
+  Runs runs = Runs::on_event_loop;
   std::vector<PathParam> params;
   std::string allow;  // methods the path answers, for 405 and OPTIONS
 };
@@ -25,13 +33,16 @@ struct RouteMatch {
 class Router {
  public:
   // Adds a route; a malformed pattern is a programming error reported here.
-  core::Result<void> add(Method method, std::string_view pattern, Handler handler);
-  void get(std::string_view pattern, Handler handler);
-  void post(std::string_view pattern, Handler handler);
+  core::Result<void> add(Method method, std::string_view pattern, Handler handler,
+                         Runs runs = Runs::on_event_loop);
+  void get(std::string_view pattern, Handler handler, Runs runs = Runs::on_event_loop);
+  void post(std::string_view pattern, Handler handler, Runs runs = Runs::on_event_loop);
 
   RouteMatch match(Method method, std::string_view path) const;
   // Runs the matched handler, or answers 400/404/405 (and OPTIONS) itself.
   Response dispatch(Request& request) const;
+  // dispatch() for a match already made.
+  static Response respond(RouteMatch match, Request& request);
 
  private:
   struct Segment {
@@ -43,6 +54,7 @@ class Router {
     std::string pattern;
     std::vector<Segment> segments;
     Handler handler;
+    Runs runs;
   };
   static bool matches(const Route& route, const std::vector<std::string>& segments,
                       std::vector<PathParam>& params);

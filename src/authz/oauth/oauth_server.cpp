@@ -122,11 +122,14 @@ void OAuthServer::add_routes(net::Router& router) {
   auto bind = [this](net::Response (OAuthServer::*handler)(net::Request&)) {
     return [this, handler](net::Request& request) { return (this->*handler)(request); };
   };
-  router.get("/oauth2/authorize", bind(&OAuthServer::authorize));
-  router.post("/oauth2/authorize", bind(&OAuthServer::authorize));
-  router.post("/oauth2/token", bind(&OAuthServer::token));
+  // Sign-ins (Argon2id), grants (store commits, RSA) and revocations (store
+  // commits) run on workers; the rest answer from memory.
+  using net::Runs;
+  router.get("/oauth2/authorize", bind(&OAuthServer::authorize), Runs::on_worker);
+  router.post("/oauth2/authorize", bind(&OAuthServer::authorize), Runs::on_worker);
+  router.post("/oauth2/token", bind(&OAuthServer::token), Runs::on_worker);
   router.post("/oauth2/introspect", bind(&OAuthServer::introspect));
-  router.post("/oauth2/revoke", bind(&OAuthServer::revoke));
+  router.post("/oauth2/revoke", bind(&OAuthServer::revoke), Runs::on_worker);
   router.get("/oauth2/jwks", bind(&OAuthServer::jwks));
   router.get("/.well-known/oauth-authorization-server", bind(&OAuthServer::metadata));
   if (parts_.config.sample_client) router.get(std::string(kSampleCallbackPath), bind(&OAuthServer::sample_callback));

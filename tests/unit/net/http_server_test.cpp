@@ -154,3 +154,70 @@ TEST_F(HttpServerTest, PortInUseIsAClearStartError) {
   EXPECT_NE(bound.error().find("cannot listen on 127.0.0.1:"), std::string::npos) << bound.error();
   ::close(fd);
 }
+
+// Handlers routed to workers: a slow one holds up neither its event loop
+// (here the only one) nor the other slow ones.
+TEST(HttpServerWorkers, ASlowWorkerHandlerHoldsUpNeitherTheEventLoopNorTheOthers) {
+  core::IoPool pool(1);
+  core::MetricsRegistry metrics;
+  net::Router router;
+  router.get("/ok", [](net::Request&) { return net::Response::text(200, "fine"); });
+  router.get(
+      "/slow",
+      [](net::Request&) {
+        std::this_thread::sleep_for(600ms);
+        return net::Response::text(200, "slow but done");
+      },
+      net::Runs::on_worker);
+  router.get(
+      "/throw", [](net::Request&) -> net::Response { throw std::runtime_error("boom"); }, net::Runs::on_worker);
+  net::HttpConfig config;
+  config.listeners = {{"http", "127.0.0.1:0", false, ""}};
+  config.access_log = false;
+  config.worker_threads = 4;
+  net::HttpServer server(pool, config, router, nullptr, metrics);
+  auto bound = server.start();
+  ASSERT_TRUE(bound.ok()) << bound.error();
+  const std::uint16_t port = bound->at(0).port;
+  pool.start();
+
+  const auto began = std::chrono::steady_clock::now();
+  std::vector<std::future<std::string>> slow;
+  for (int i = 0; i < 3; ++i) {
+    slow.push_back(std::async(std::launch::async, [port] {
+      return round_trip(port, "GET /slow HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    }));
+  }
+  std::this_thread::sleep_for(100ms);  // the slow handlers are running
+  const auto asked = std::chrono::steady_clock::now();
+  std::string ok = round_trip(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 300ms);
+  EXPECT_NE(ok.find("\r\n\r\nfine"), std::string::npos) << ok;
+  for (auto& f : slow) {
+    std::string out = f.get();
+    EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+    EXPECT_NE(out.find("slow but done"), std::string::npos) << out;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 1500ms);  // side by side, not 3 x 600 ms
+
+  std::string thrown = round_trip(port, "GET /throw HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(thrown.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << thrown;
+
+  // A drain lets a worker's request in flight finish, with Connection: close.
+  auto in_flight = std::async(std::launch::async, [port] {
+    return round_trip(port, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  });
+  std::this_thread::sleep_for(100ms);
+  server.shutdown(5s);
+  std::string out = in_flight.get();
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
+  pool.stop();
+}
+
+TEST(HttpServerWorkers, ZeroMeansSixteenPerCore) {
+  net::HttpConfig config;
+  EXPECT_EQ(net::worker_thread_count(config), net::kWorkerThreadsPerCore * std::max(1U, std::thread::hardware_concurrency()));
+  config.worker_threads = 3;
+  EXPECT_EQ(net::worker_thread_count(config), 3U);
+}
