@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +76,40 @@ struct Response {
 };
 
 using Handler = std::function<Response(Request&)>;
+
+// How a deferred handler answers: once, from any thread, possibly after it
+// returned (a store commit it waits for without blocking). Copies share one
+// answer; the first one given is sent. When the last copy goes without an
+// answer, the client gets a 500.
+class Reply {
+ public:
+  // What the server does with an answer; implemented by its connection.
+  class Target {
+   public:
+    virtual ~Target() = default;
+    virtual void send(Response response) = 0;
+    virtual void compute_on_connection(std::function<Response()> work) = 0;
+    virtual void compute_on_worker(std::function<Response()> work) = 0;
+  };
+
+  explicit Reply(std::shared_ptr<Target> target) : target_(std::move(target)) {}
+
+  void send(Response response) const { target_->send(std::move(response)); }
+  // Computes the answer on the connection's event-loop thread: for work that
+  // uses the CPU but never waits (signing), handed on from a store thread.
+  void compute_on_connection(std::function<Response()> work) const {
+    target_->compute_on_connection(std::move(work));
+  }
+  // Computes the answer on a worker thread: for work that may wait or take long.
+  void compute_on_worker(std::function<Response()> work) const { target_->compute_on_worker(std::move(work)); }
+
+ private:
+  std::shared_ptr<Target> target_;
+};
+
+// A handler that answers through its Reply. The Request stays valid until
+// the answer is sent; work handed to another thread should copy what it needs.
+using DeferredHandler = std::function<void(Request&, Reply)>;
 
 std::string_view reason_phrase(int status);
 // The user and password of an "Authorization: Basic base64(user:password)"

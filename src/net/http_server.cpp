@@ -1,6 +1,7 @@
 #include "net/http_server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -323,6 +324,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                     wants_keep_alive, started);
     }
     RouteMatch route = state_->router.match(req.method, req.path);
+    if (route.outcome == RouteOutcome::found && route.deferred != nullptr) {
+      req.params = std::move(route.params);
+      deferred_request_ = std::move(req);
+      auto reply = std::make_shared<SessionReply>(this->shared_from_this(), wants_keep_alive, started);
+      try {
+        (*route.deferred)(*deferred_request_, Reply(reply));
+      } catch (const std::exception& e) {
+        state_->log->error("handler for {} {} failed: {}", deferred_request_->method_text, deferred_request_->path,
+                           e.what());
+        reply->send(Response::problem(500, "Internal Server Error"));
+      }
+      return;
+    }
     if (route.outcome != RouteOutcome::found || route.runs == Runs::on_event_loop || !state_->workers) {
       Response res = respond(std::move(route), req);
       return answer(req, std::move(res), wants_keep_alive, started);
@@ -338,6 +352,56 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       });
     });
   }
+
+  // A deferred handler's way back to this connection. Answers are written on
+  // the connection's thread; the first one wins; none at all is a 500.
+  class SessionReply final : public Reply::Target, public std::enable_shared_from_this<SessionReply> {
+   public:
+    SessionReply(std::shared_ptr<Session> session, bool wants_keep_alive, std::chrono::steady_clock::time_point started)
+        : session_(std::move(session)), wants_keep_alive_(wants_keep_alive), started_(started) {}
+    ~SessionReply() override {
+      if (!answered_.load()) deliver(Response::problem(500, "Internal Server Error"));
+    }
+
+    void send(Response response) override {
+      if (!answered_.exchange(true)) deliver(std::move(response));
+    }
+    void compute_on_connection(std::function<Response()> work) override {
+      asio::post(session_->stream_.get_executor(), [self = this->shared_from_this(), work = std::move(work)] {
+        self->send(self->computed(work));
+      });
+    }
+    void compute_on_worker(std::function<Response()> work) override {
+      if (!session_->state_->workers) return compute_on_connection(std::move(work));
+      asio::post(*session_->state_->workers, [self = this->shared_from_this(), work = std::move(work)] {
+        self->send(self->computed(work));
+      });
+    }
+
+   private:
+    Response computed(const std::function<Response()>& work) const {
+      try {
+        return work();
+      } catch (const std::exception& e) {
+        session_->state_->log->error("deferred answer failed: {}", e.what());
+      } catch (...) {
+        session_->state_->log->error("deferred answer failed with a non-standard exception");
+      }
+      return Response::problem(500, "Internal Server Error");
+    }
+    void deliver(Response response) {
+      auto& stream = session_->stream_;
+      asio::dispatch(stream.get_executor(), [session = session_, response = std::move(response),
+                                             keep = wants_keep_alive_, started = started_]() mutable {
+        session->answer(*session->deferred_request_, std::move(response), keep, started);
+      });
+    }
+
+    std::shared_ptr<Session> session_;
+    bool wants_keep_alive_;
+    std::chrono::steady_clock::time_point started_;
+    std::atomic<bool> answered_{false};
+  };
 
   // The handler's answer; a handler that throws gets a 500.
   Response respond(RouteMatch route, Request& req) const {
@@ -445,6 +509,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::optional<bhttp::response<bhttp::string_body>> string_response_;
   std::optional<bhttp::response<bhttp::file_body>> file_response_;
   std::optional<ClientIdentity> client_;
+  // The request a deferred handler is answering; valid until its answer is written.
+  std::optional<Request> deferred_request_;
   std::string remote_address_;
   std::uint16_t remote_port_ = 0;
   std::size_t requests_ = 0;

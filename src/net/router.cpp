@@ -1,6 +1,9 @@
 #include "net/router.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
 
 namespace ucedge::net {
 
@@ -23,7 +26,7 @@ core::Result<std::vector<std::string>> split_path(std::string_view path) {
 
 core::Result<void> Router::add(Method method, std::string_view pattern, Handler handler, Runs runs) {
   if (pattern.empty() || pattern.front() != '/') return core::fail("pattern must start with '/': " + std::string(pattern));
-  Route route{method, std::string(pattern), {}, std::move(handler), runs};
+  Route route{method, std::string(pattern), {}, std::move(handler), runs, {}};
   bool dynamic = false;
   std::size_t start = 1;
   while (true) {
@@ -52,6 +55,14 @@ core::Result<void> Router::add(Method method, std::string_view pattern, Handler 
 void Router::get(std::string_view pattern, Handler handler, Runs runs) {
   auto r = add(Method::get, pattern, std::move(handler), runs);
   if (!r) throw std::invalid_argument(r.error());
+}
+
+void Router::add_deferred(Method method, std::string_view pattern, DeferredHandler handler) {
+  auto r = add(method, pattern, nullptr);
+  if (!r) throw std::invalid_argument(r.error());
+  Route& added = pattern.find('{') == std::string_view::npos ? static_routes_[std::string(pattern)].back()
+                                                               : dynamic_routes_.back();
+  added.deferred = std::move(handler);
 }
 
 void Router::post(std::string_view pattern, Handler handler, Runs runs) {
@@ -127,6 +138,7 @@ RouteMatch Router::match(Method method, std::string_view path) const {
   if (found != nullptr) {
     result.outcome = RouteOutcome::found;
     result.handler = &found->handler;
+    if (found->deferred) result.deferred = &found->deferred;
     result.runs = found->runs;
     return result;
   }
@@ -147,7 +159,50 @@ RouteMatch Router::match(Method method, std::string_view path) const {
   return result;
 }
 
-Response Router::dispatch(Request& request) const { return respond(match(request.method, request.path), request); }
+namespace {
+
+// Takes a deferred handler's answer for dispatch(), which waits for it.
+struct WaitedAnswer {
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::optional<Response> answer;
+
+  void give(Response response) {
+    std::lock_guard lock(mutex);
+    if (!answer) answer = std::move(response);
+    answered.notify_all();
+  }
+  Response wait() {
+    std::unique_lock lock(mutex);
+    answered.wait(lock, [&] { return answer.has_value(); });
+    return *answer;
+  }
+};
+
+class WaitedReply final : public Reply::Target {
+ public:
+  explicit WaitedReply(std::shared_ptr<WaitedAnswer> answer) : answer_(std::move(answer)) {}
+  ~WaitedReply() override { answer_->give(Response::problem(500, "Internal Server Error")); }
+  void send(Response response) override { answer_->give(std::move(response)); }
+  void compute_on_connection(std::function<Response()> work) override { send(work()); }
+  void compute_on_worker(std::function<Response()> work) override { send(work()); }
+
+ private:
+  std::shared_ptr<WaitedAnswer> answer_;
+};
+
+}  // namespace
+
+Response Router::dispatch(Request& request) const {
+  RouteMatch m = match(request.method, request.path);
+  if (m.outcome == RouteOutcome::found && m.deferred != nullptr) {
+    request.params = std::move(m.params);
+    auto answer = std::make_shared<WaitedAnswer>();
+    (*m.deferred)(request, Reply(std::make_shared<WaitedReply>(answer)));
+    return answer->wait();
+  }
+  return respond(std::move(m), request);
+}
 
 Response Router::respond(RouteMatch m, Request& request) {
   switch (m.outcome) {

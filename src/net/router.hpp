@@ -25,6 +25,7 @@ enum class Runs { on_event_loop, on_worker };
 struct RouteMatch {
   RouteOutcome outcome = RouteOutcome::not_found;
   const Handler* handler = nullptr;
+  const DeferredHandler* deferred = nullptr;  // instead of `handler`, for add_deferred() routes
   Runs runs = Runs::on_event_loop;
   std::vector<PathParam> params;
   std::string allow;  // methods the path answers, for 405 and OPTIONS
@@ -37,11 +38,14 @@ class Router {
                          Runs runs = Runs::on_event_loop);
   void get(std::string_view pattern, Handler handler, Runs runs = Runs::on_event_loop);
   void post(std::string_view pattern, Handler handler, Runs runs = Runs::on_event_loop);
+  // A route whose handler answers through a Reply, on the event loop.
+  void add_deferred(Method method, std::string_view pattern, DeferredHandler handler);
 
   RouteMatch match(Method method, std::string_view path) const;
   // Runs the matched handler, or answers 400/404/405 (and OPTIONS) itself.
+  // A deferred handler is run and waited for.
   Response dispatch(Request& request) const;
-  // dispatch() for a match already made.
+  // dispatch() for a match already made that is not deferred.
   static Response respond(RouteMatch match, Request& request);
 
  private:
@@ -55,6 +59,7 @@ class Router {
     std::vector<Segment> segments;
     Handler handler;
     Runs runs;
+    DeferredHandler deferred;
   };
   static bool matches(const Route& route, const std::vector<std::string>& segments,
                       std::vector<PathParam>& params);

@@ -100,7 +100,18 @@ core::Result<void, StoreError> Store::transaction(const TransactionBody& body) {
   return run_transaction(body);
 }
 
-core::Result<void, StoreError> Store::run_body(const TransactionBody& body, Transaction& txn) {
+void Store::transaction_later(TransactionBody body, TransactionDone done) {
+  if (store_in_transaction == this) {
+    return done(core::fail(invalid("transaction_later() was called inside a transaction of the same Store")));
+  }
+  if (!body) return done(core::fail(invalid("transaction_later() needs a body")));
+  run_transaction_later(std::move(body), std::move(done));
+}
+
+void Store::run_transaction_later(TransactionBody body, TransactionDone done) { done(transaction(body)); }
+
+core::Result<void, StoreError> Store::run_body(const TransactionBody& body, Transaction& txn) const {
+  TransactionScope scope(this);
   core::Result<void, StoreError> outcome;
   try {
     outcome = body(txn);

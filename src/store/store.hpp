@@ -72,6 +72,7 @@ class Transaction : public Queryable {
 };
 
 using TransactionBody = std::function<core::Result<void, StoreError>(Transaction&)>;
+using TransactionDone = std::function<void(core::Result<void, StoreError>)>;
 
 // Ends a subscribe() when destroyed; no call is running or made after that.
 class Subscription {
@@ -88,6 +89,17 @@ class Store : public Queryable {
   // body that throws is rolled back and reported as Kind::internal. Using the
   // Store itself (not the Transaction) inside the body is refused.
   core::Result<void, StoreError> transaction(const TransactionBody& body);
+
+  // transaction() without waiting, where the backend writes in the
+  // background (writes_in_background(): SQLite's writer thread): queues the
+  // body, returns at once, and calls `done` with the outcome once it is
+  // committed or failed, on the writer thread, so `done` should only hand
+  // the work on. Elsewhere (PostgreSQL) it is transaction() and then `done`,
+  // on this thread. The body may run more than once (SQLite runs a batch
+  // again, one savepoint per body, when one of its bodies failed): each run
+  // must start from scratch, as a retried transaction would.
+  void transaction_later(TransactionBody body, TransactionDone done);
+  virtual bool writes_in_background() const { return false; }
 
   // Cheap round trip to the database (/readyz).
   core::Result<void, StoreError> ping();
@@ -114,13 +126,15 @@ class Store : public Queryable {
 
   // Begins a transaction, calls run_body(body, txn) and commits or rolls back.
   virtual core::Result<void, StoreError> run_transaction(const TransactionBody& body) = 0;
+  virtual void run_transaction_later(TransactionBody body, TransactionDone done);
   virtual core::Result<void, StoreError> run_ping() = 0;
   // PostgreSQL sends NOTIFY; the default calls this process's subscribers.
   virtual core::Result<void, StoreError> run_signal(std::string_view channel, std::string_view payload);
   std::optional<StoreError> refuse(std::string_view sql, const Params& params) const override;
 
-  // Calls the body and decides whether its transaction may commit.
-  static core::Result<void, StoreError> run_body(const TransactionBody& body, Transaction& txn);
+  // Calls the body and decides whether its transaction may commit. The body
+  // may not use this Store directly, whichever thread runs it.
+  core::Result<void, StoreError> run_body(const TransactionBody& body, Transaction& txn) const;
 
  private:
   class LocalSubscription;

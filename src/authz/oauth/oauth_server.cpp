@@ -122,12 +122,13 @@ void OAuthServer::add_routes(net::Router& router) {
   auto bind = [this](net::Response (OAuthServer::*handler)(net::Request&)) {
     return [this, handler](net::Request& request) { return (this->*handler)(request); };
   };
-  // Sign-ins (Argon2id), grants (store commits, RSA) and revocations (store
-  // commits) run on workers; the rest answer from memory.
+  // Sign-ins (Argon2id) and revocations (store commits) run on workers;
+  // token_deferred() decides per grant; the rest answer from memory.
   using net::Runs;
   router.get("/oauth2/authorize", bind(&OAuthServer::authorize), Runs::on_worker);
   router.post("/oauth2/authorize", bind(&OAuthServer::authorize), Runs::on_worker);
-  router.post("/oauth2/token", bind(&OAuthServer::token), Runs::on_worker);
+  router.add_deferred(net::Method::post, "/oauth2/token",
+                      [this](net::Request& request, net::Reply reply) { token_deferred(request, std::move(reply)); });
   router.post("/oauth2/introspect", bind(&OAuthServer::introspect));
   router.post("/oauth2/revoke", bind(&OAuthServer::revoke), Runs::on_worker);
   router.get("/oauth2/jwks", bind(&OAuthServer::jwks));

@@ -5,6 +5,7 @@
 // the JWKS. Handlers are synchronous and run on the HTTP threads.
 #include <cstdint>
 #include <memory>
+#include <variant>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,9 @@ class OAuthServer {
   // What the endpoints answer; public for tests.
   net::Response authorize(net::Request& request);
   net::Response token(net::Request& request);
+  // token() as the server runs it: a refresh on a store that commits in the
+  // background does not hold a thread while its commit is on the way.
+  void token_deferred(net::Request& request, net::Reply reply);
   net::Response introspect(net::Request& request);
   net::Response revoke(net::Request& request);
   net::Response metadata(net::Request& request);
@@ -71,9 +75,22 @@ class OAuthServer {
   net::Response sign_in(const net::Request& request, const AuthorizeRequest& authorize, std::string_view login,
                         std::string_view password);
 
-  // /token, one per grant
+  // /token: the client authenticated and the grant allowed, or the refusal.
+  struct TokenRequest {
+    std::shared_ptr<const Client> client;
+    Form form;
+    std::string grant;
+  };
+  std::variant<net::Response, TokenRequest> accept_token_request(net::Request& request);
+  net::Response grant(const TokenRequest& request);
+  // one per grant
   net::Response code_grant(const Client& client, const Form& form);
   net::Response refresh_grant(const Client& client, const Form& form);
+  // The refresh grant in two steps around the exchange: the presented
+  // token's id (or the refusal), then the answer to the exchange's result.
+  std::variant<net::Response, std::string> presented_refresh_token(const Client& client, const Form& form);
+  net::Response refreshed(const Client& client, const Form& form,
+                          const core::Result<Exchange, store::StoreError>& exchange);
   net::Response client_credentials_grant(const Client& client, const Form& form);
   // The JSON answer with a new access token (and the refresh token, if any).
   net::Response issue(const Client& client, std::string_view subject, std::string_view token_type,

@@ -9,7 +9,7 @@
 
 namespace ucedge::authz {
 
-net::Response OAuthServer::token(net::Request& request) {
+std::variant<net::Response, OAuthServer::TokenRequest> OAuthServer::accept_token_request(net::Request& request) {
   auto refused = [this](std::string_view error, std::string_view description, int status = 400) {
     metrics_->refused(error).inc();
     return oauth_error(error, description, status);
@@ -26,17 +26,53 @@ net::Response OAuthServer::token(net::Request& request) {
     metrics_->refused("invalid_client").inc();
     return std::move(authenticated.refusal);
   }
-  const Client& client = *authenticated.client;
-
   if (*grant != "authorization_code" && *grant != "refresh_token" && *grant != "client_credentials") {
     return refused("unsupported_grant_type", "supported: authorization_code, refresh_token, client_credentials");
   }
-  if (!client.allows_grant(*grant)) {
+  if (!authenticated.client->allows_grant(*grant)) {
     return refused("unauthorized_client", "this client may not use grant_type=" + std::string(*grant));
   }
-  if (*grant == "authorization_code") return code_grant(client, *form);
-  if (*grant == "refresh_token") return refresh_grant(client, *form);
-  return client_credentials_grant(client, *form);
+  std::string grant_type(*grant);
+  return TokenRequest{std::move(authenticated.client), std::move(form).value(), std::move(grant_type)};
+}
+
+net::Response OAuthServer::grant(const TokenRequest& request) {
+  if (request.grant == "authorization_code") return code_grant(*request.client, request.form);
+  if (request.grant == "refresh_token") return refresh_grant(*request.client, request.form);
+  return client_credentials_grant(*request.client, request.form);
+}
+
+net::Response OAuthServer::token(net::Request& request) {
+  auto accepted = accept_token_request(request);
+  if (auto* refusal = std::get_if<net::Response>(&accepted)) return std::move(*refusal);
+  return grant(std::get<TokenRequest>(accepted));
+}
+
+void OAuthServer::token_deferred(net::Request& request, net::Reply reply) {
+  auto accepted = accept_token_request(request);
+  if (auto* refusal = std::get_if<net::Response>(&accepted)) return reply.send(std::move(*refusal));
+  auto& accepted_request = std::get<TokenRequest>(accepted);
+
+  // Signing only: answered here, on the event loop.
+  if (accepted_request.grant == "client_credentials") return reply.send(grant(accepted_request));
+
+  if (accepted_request.grant == "refresh_token" && parts_.refresh_tokens.exchanges_in_background()) {
+    auto presented = presented_refresh_token(*accepted_request.client, accepted_request.form);
+    if (auto* refusal = std::get_if<net::Response>(&presented)) return reply.send(std::move(*refusal));
+    const std::string client_id = accepted_request.client->client_id;
+    // The commit comes back on the store's writer thread; signing the answer
+    // is handed back to this connection's event loop.
+    parts_.refresh_tokens.exchange_later(
+        std::move(std::get<std::string>(presented)), client_id,
+        [this, reply, accepted_request = std::move(accepted_request)](auto exchange) {
+          reply.compute_on_connection([this, accepted_request, exchange = std::move(exchange)] {
+            return refreshed(*accepted_request.client, accepted_request.form, exchange);
+          });
+        });
+    return;
+  }
+  // The rest waits on store commits: a worker thread answers.
+  reply.compute_on_worker([this, accepted_request = std::move(accepted_request)] { return grant(accepted_request); });
 }
 
 net::Response OAuthServer::code_grant(const Client& client, const Form& form) {
@@ -96,6 +132,13 @@ net::Response OAuthServer::code_grant(const Client& client, const Form& form) {
 }
 
 net::Response OAuthServer::refresh_grant(const Client& client, const Form& form) {
+  auto presented = presented_refresh_token(client, form);
+  if (auto* refusal = std::get_if<net::Response>(&presented)) return std::move(*refusal);
+  return refreshed(client, form, parts_.refresh_tokens.exchange(std::get<std::string>(presented), client.client_id));
+}
+
+std::variant<net::Response, std::string> OAuthServer::presented_refresh_token(const Client& client,
+                                                                              const Form& form) {
   auto refused = [this](std::string_view error, std::string_view description) {
     metrics_->refused(error).inc();
     return oauth_error(error, description);
@@ -112,7 +155,15 @@ net::Response OAuthServer::refresh_grant(const Client& client, const Form& form)
   if (claims->expires_at + parts_.config.clock_tolerance.count() < now()) {
     return refused("invalid_grant", "the refresh token has expired");
   }
-  auto exchange = parts_.refresh_tokens.exchange(claims->token_id, client.client_id);
+  return std::move(claims->token_id);
+}
+
+net::Response OAuthServer::refreshed(const Client& client, const Form& form,
+                                     const core::Result<Exchange, store::StoreError>& exchange) {
+  auto refused = [this](std::string_view error, std::string_view description) {
+    metrics_->refused(error).inc();
+    return oauth_error(error, description);
+  };
   if (!exchange) return oauth_error("temporarily_unavailable", "the store did not answer", 503);
   metrics_->exchanged(exchange->outcome).inc();
   switch (exchange->outcome) {

@@ -31,9 +31,10 @@
 // administrator's revocation from changing the token while we decide, and the
 // statements after them see what the previous holder committed (READ
 // COMMITTED takes a new snapshot per statement). On SQLite the writer
-// transaction (BEGIN IMMEDIATE) is already exclusive. So of N concurrent
-// exchanges of one active token exactly one rotates it and the others find it
-// rotated and get the grace answer. SELECT ... FOR UPDATE would do the same on
+// transaction (BEGIN IMMEDIATE) is already exclusive, so no lock is taken
+// and the row is read once. So of N concurrent exchanges of one active token
+// exactly one rotates it and the others find it rotated and get the grace
+// answer. SELECT ... FOR UPDATE would do the same on
 // PostgreSQL only; the UPDATE works on both. Every exchange takes the family's
 // lock first, so two exchanges of one family cannot deadlock; one against a
 // revocation of the user can, and PostgreSQL's victim is run again.
@@ -167,12 +168,12 @@ std::string where_of(const RefreshFilter& filter, store::Params& params) {
   return where;
 }
 
-struct ExchangeStep {
+}  // namespace
+
+struct RefreshTokenStore::ExchangeStep {
   Exchange result;
   bool family_revoked = false;
 };
-
-}  // namespace
 
 std::string_view to_string(RefreshState state) {
   switch (state) {
@@ -222,38 +223,59 @@ core::Result<RefreshRecord, StoreError> RefreshTokenStore::issue(std::string_vie
 
 core::Result<Exchange, StoreError> RefreshTokenStore::exchange(std::string_view index,
                                                                std::string_view clientid) {
-  using O = Exchange::Outcome;
   ExchangeStep step;
-  auto done = in_transaction(store_, [&](Transaction& txn) -> core::Result<void, StoreError> {
+  auto committed = in_transaction(store_, exchange_body(std::string(index), std::string(clientid), step));
+  return exchange_result(std::move(committed), step);
+}
+
+void RefreshTokenStore::exchange_later(std::string index, std::string clientid, ExchangeDone done) {
+  auto step = std::make_shared<ExchangeStep>();
+  auto body = exchange_body(std::move(index), std::move(clientid), *step);
+  store_.transaction_later(std::move(body), [this, step, done = std::move(done)](auto committed) {
+    done(exchange_result(std::move(committed), *step));
+  });
+}
+
+core::Result<Exchange, StoreError> RefreshTokenStore::exchange_result(core::Result<void, StoreError> committed,
+                                                                      ExchangeStep& step) {
+  if (!committed) return core::fail(committed.error());
+  // The row is committed; a failed reload is caught up by the next periodic one.
+  if (step.family_revoked && revocations_ != nullptr) (void)revocations_->reload();
+  return std::move(step.result);
+}
+
+store::TransactionBody RefreshTokenStore::exchange_body(std::string index, std::string clientid,
+                                                        ExchangeStep& step) {
+  using O = Exchange::Outcome;
+  return [this, index = std::move(index), clientid = std::move(clientid),
+          &step](Transaction& txn) -> core::Result<void, StoreError> {
     step = ExchangeStep{};
     const std::int64_t now = unix_seconds(clock_);
 
-    auto family = txn.query("SELECT family_id FROM authz_refresh_tokens WHERE refreshtokenindex = ?",
-                            {std::string(index)});
-    if (!family) return core::fail(family.error());
-    if (family->empty()) {
-      step.result.outcome = O::unknown;
-      return {};
-    }
-    auto family_id = family->front().get<std::string>(0);
-    if (!family_id) return core::fail(family_id.error());
-
-    // The locks (see the top of this file): the family's first row, then
-    // the presented one, so neither changes before this transaction ends.
-    constexpr std::string_view kLock =
-        "UPDATE authz_refresh_tokens SET grace_uses = grace_uses WHERE refreshtokenindex = ?";
-    auto locked = txn.exec(kLock, {*family_id});
-    if (!locked) return core::fail(locked.error());
-    if (*family_id != index) {
-      auto own = txn.exec(kLock, {std::string(index)});
-      if (!own) return core::fail(own.error());
-    }
-
     auto found = select_by_index(txn, index);
     if (!found) return core::fail(found.error());
-    if (!*found) {  // purged between the two reads
+    if (!*found) {
       step.result.outcome = O::unknown;
       return {};
+    }
+    if (store_.backend() == store::Backend::postgres) {
+      // The locks (see the top of this file): the family's first row, then
+      // the presented one; then read it again, as the holder before us left it.
+      const std::string family_id = (*found)->family_id;
+      constexpr std::string_view kLock =
+          "UPDATE authz_refresh_tokens SET grace_uses = grace_uses WHERE refreshtokenindex = ?";
+      auto locked = txn.exec(kLock, {family_id});
+      if (!locked) return core::fail(locked.error());
+      if (family_id != index) {
+        auto own = txn.exec(kLock, {std::string(index)});
+        if (!own) return core::fail(own.error());
+      }
+      found = select_by_index(txn, index);
+      if (!found) return core::fail(found.error());
+      if (!*found) {  // purged between the two reads
+        step.result.outcome = O::unknown;
+        return {};
+      }
     }
     const RefreshRecord& token = **found;
     // RFC 6749 §6: the refresh token is bound to the client it was issued to.
@@ -326,11 +348,7 @@ core::Result<Exchange, StoreError> RefreshTokenStore::exchange(std::string_view 
       }
     }
     return {};
-  });
-  if (!done) return core::fail(done.error());
-  // The row is committed; a failed reload is caught up by the next periodic one.
-  if (step.family_revoked && revocations_ != nullptr) (void)revocations_->reload();
-  return std::move(step.result);
+  };
 }
 
 core::Result<std::optional<RefreshRecord>, StoreError> RefreshTokenStore::find(std::string_view index) {

@@ -20,6 +20,7 @@
 // - revoked, expired, unknown, or presented by another client: refused.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,6 +94,13 @@ class RefreshTokenStore {
   core::Result<RefreshRecord, store::StoreError> issue(std::string_view userid, std::string_view clientid,
                                                        std::string_view scope, std::int64_t validity);
   core::Result<Exchange, store::StoreError> exchange(std::string_view index, std::string_view clientid);
+  // exchange() through Store::transaction_later(): returns at once; `done`
+  // gets the result after the commit, on the store's writer thread where
+  // the store writes in the background (so it should only hand the work on).
+  using ExchangeDone = std::function<void(core::Result<Exchange, store::StoreError>)>;
+  void exchange_later(std::string index, std::string clientid, ExchangeDone done);
+  // Whether exchange_later() returns before the commit (SQLite's writer thread).
+  bool exchanges_in_background() const { return store_.writes_in_background(); }
   core::Result<std::optional<RefreshRecord>, store::StoreError> find(std::string_view index);
   core::Result<std::vector<RefreshRecord>, store::StoreError> list(const RefreshFilter& filter);
   core::Result<std::int64_t, store::StoreError> count(const RefreshFilter& filter);
@@ -103,6 +111,13 @@ class RefreshTokenStore {
                                                             std::optional<std::string_view> clientid);
 
  private:
+  struct ExchangeStep;
+  // The transaction body that decides an exchange; it fills `step`.
+  store::TransactionBody exchange_body(std::string index, std::string clientid, ExchangeStep& step);
+  // What the caller is told once the transaction is over.
+  core::Result<Exchange, store::StoreError> exchange_result(core::Result<void, store::StoreError> committed,
+                                                            ExchangeStep& step);
+
   store::Store& store_;
   const RotationSettings settings_;
   Revocations* revocations_;

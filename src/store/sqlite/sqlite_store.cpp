@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 namespace ucedge::store::sqlite {
 
 namespace {
@@ -43,16 +45,20 @@ class SqliteTransaction final : public Transaction {
 
 }  // namespace
 
-// One transaction waiting for, or running on, the writer. Lives on the
-// stack of the thread that asked; that thread sleeps until `done` or `leads`.
+// One transaction waiting for, or running on, the writer. A write() caller's
+// lives on its stack and the caller sleeps until `done`; a later one's is on
+// the heap, owned by the queue, and ends with its callback.
 struct SqliteStore::QueuedWrite {
-  explicit QueuedWrite(const TransactionBody& b) : body(b) {}
-  const TransactionBody& body;
+  explicit QueuedWrite(const TransactionBody& b) : body(&b) {}
+  QueuedWrite(TransactionBody b, TransactionDone d)
+      : owned_body(std::move(b)), body(&owned_body), on_done(std::move(d)) {}
+  TransactionBody owned_body;
+  const TransactionBody* body;
+  TransactionDone on_done;  // set for transaction_later(), whose bodies may run twice
   core::Result<void, StoreError> outcome;
   std::condition_variable wake;
   bool taken = false;  // in a batch that is running: it must wait for the outcome
   bool done = false;
-  bool leads = false;  // handed the writer: it runs the next batch
 };
 
 // Borrows an idle reader connection and gives it back on destruction.
@@ -87,7 +93,18 @@ class SqliteStore::ReaderLease {
 SqliteStore::SqliteStore(std::unique_ptr<SqliteConnection> writer,
                          std::vector<std::unique_ptr<SqliteConnection>> readers,
                          std::chrono::milliseconds busy_timeout)
-    : busy_timeout_(busy_timeout), writer_(std::move(writer)), idle_readers_(std::move(readers)) {}
+    : busy_timeout_(busy_timeout), writer_(std::move(writer)), idle_readers_(std::move(readers)) {
+  writer_thread_ = std::thread([this] { write_batches(); });
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(writer_mutex_);
+    stopping_ = true;  // what is queued is still written
+  }
+  work_queued_.notify_one();
+  writer_thread_.join();
+}
 
 core::Result<std::unique_ptr<Store>, StoreError> SqliteStore::open(
     const std::filesystem::path& file, int readers, std::chrono::milliseconds busy_timeout) {
@@ -152,49 +169,74 @@ core::Result<std::int64_t, StoreError> SqliteStore::run_exec(std::string_view sq
 
 core::Result<void, StoreError> SqliteStore::run_transaction(const TransactionBody& body) { return write(body); }
 
+void SqliteStore::run_transaction_later(TransactionBody body, TransactionDone done) {
+  auto queued = std::make_unique<QueuedWrite>(std::move(body), std::move(done));
+  {
+    std::lock_guard lock(writer_mutex_);
+    queued_.push_back(queued.release());
+  }
+  work_queued_.notify_one();
+}
+
 core::Result<void, StoreError> SqliteStore::write(const TransactionBody& body) {
+  if (std::this_thread::get_id() == writer_thread_.get_id()) {
+    return core::fail(StoreError{StoreError::Kind::invalid,
+                                 "a write from the writer thread (a transaction_later() callback) would wait for "
+                                 "itself; hand the work to another thread"});
+  }
   QueuedWrite mine(body);
   std::unique_lock lock(writer_mutex_);
   queued_.push_back(&mine);
-  if (writer_busy_) {
-    const auto give_up = std::chrono::steady_clock::now() + busy_timeout_;
-    while (!mine.done && !mine.leads) {
-      if (mine.taken) {
-        mine.wake.wait(lock);
-      } else if (mine.wake.wait_until(lock, give_up) == std::cv_status::timeout && !mine.done &&
-                 !mine.leads && !mine.taken) {
-        std::erase(queued_, &mine);
-        return core::fail(busy("the SQLite writer", busy_timeout_));
-      }
+  work_queued_.notify_one();
+  const auto give_up = std::chrono::steady_clock::now() + busy_timeout_;
+  while (!mine.done) {
+    if (mine.taken) {
+      mine.wake.wait(lock);
+    } else if (mine.wake.wait_until(lock, give_up) == std::cv_status::timeout && !mine.done && !mine.taken) {
+      std::erase(queued_, &mine);
+      return core::fail(busy("the SQLite writer", busy_timeout_));
     }
-    if (mine.done) return std::move(mine.outcome);
-  }
-  writer_busy_ = true;
-
-  // Our own write is at the front: the first arrival, or the waiter the
-  // previous leader handed the writer to.
-  std::vector<QueuedWrite*> batch;
-  while (!queued_.empty() && batch.size() < kBatchLimit) {
-    batch.push_back(queued_.front());
-    queued_.pop_front();
-    batch.back()->taken = true;
-  }
-  lock.unlock();
-  const bool committed = commit_together(batch);
-  lock.lock();
-  counts_.transactions += batch.size();
-  if (committed) ++counts_.commits;
-  for (QueuedWrite* write : batch) {
-    write->done = true;
-    if (write != &mine) write->wake.notify_one();
-  }
-  if (queued_.empty()) {
-    writer_busy_ = false;
-  } else {
-    queued_.front()->leads = true;
-    queued_.front()->wake.notify_one();
   }
   return std::move(mine.outcome);
+}
+
+void SqliteStore::write_batches() {
+  std::vector<QueuedWrite*> batch;
+  std::vector<QueuedWrite*> finished_later;
+  for (;;) {
+    std::unique_lock lock(writer_mutex_);
+    work_queued_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
+    if (queued_.empty()) return;  // stopping, and nothing left to write
+    batch.clear();
+    while (!queued_.empty() && batch.size() < kBatchLimit) {
+      batch.push_back(queued_.front());
+      queued_.pop_front();
+      batch.back()->taken = true;
+    }
+    lock.unlock();
+    const bool committed = commit_together(batch);
+    lock.lock();
+    counts_.transactions += batch.size();
+    if (committed) ++counts_.commits;
+    finished_later.clear();
+    for (QueuedWrite* write : batch) {
+      if (write->on_done) {
+        finished_later.push_back(write);
+      } else {
+        write->done = true;
+        write->wake.notify_one();
+      }
+    }
+    lock.unlock();
+    for (QueuedWrite* write : finished_later) {
+      std::unique_ptr<QueuedWrite> owned(write);
+      try {
+        owned->on_done(std::move(owned->outcome));
+      } catch (...) {
+        // A callback that throws must not stop the writer; it has its outcome.
+      }
+    }
+  }
 }
 
 bool SqliteStore::commit_together(const std::vector<QueuedWrite*>& batch) {
@@ -215,6 +257,32 @@ bool SqliteStore::commit_together(const std::vector<QueuedWrite*>& batch) {
   // file makes us wait here (busy_timeout) rather than fail half way through.
   if (auto begun = run("BEGIN IMMEDIATE"); !begun) return fail_all(begun.error());
 
+  // Bodies that may run twice (transaction_later) first run without
+  // savepoints, which cost a quarter of a refresh's store work: when all
+  // succeed, that is the batch. When one fails, everything is rolled back
+  // and the batch runs again below, each body in its own savepoint.
+  const bool may_run_twice = std::all_of(batch.begin(), batch.end(), [](QueuedWrite* w) { return bool(w->on_done); });
+  if (batch.size() > 1 && may_run_twice) {
+    bool all_ok = true;
+    for (QueuedWrite* write : batch) {
+      SqliteTransaction txn(db);
+      write->outcome = run_body(*write->body, txn);
+      if (!write->outcome || !db.in_transaction()) {
+        all_ok = false;
+        break;
+      }
+    }
+    if (all_ok) {
+      if (auto committed = run("COMMIT"); !committed) {
+        (void)run("ROLLBACK");
+        return fail_all(committed.error());
+      }
+      return true;
+    }
+    if (db.in_transaction()) (void)run("ROLLBACK");
+    if (auto begun = run("BEGIN IMMEDIATE"); !begun) return fail_all(begun.error());
+  }
+
   // Each body in its own savepoint: one that fails is undone alone, and the
   // others commit as if each had had its own transaction, in queue order.
   const bool alone = batch.size() == 1;
@@ -227,7 +295,7 @@ bool SqliteStore::commit_together(const std::vector<QueuedWrite*>& batch) {
       }
     }
     SqliteTransaction txn(db);
-    write->outcome = run_body(write->body, txn);
+    write->outcome = run_body(*write->body, txn);
     if (!db.in_transaction()) {
       // Some errors (a full disk, an I/O error) make SQLite roll back the
       // whole transaction: nothing of this batch will be committed.

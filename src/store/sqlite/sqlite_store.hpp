@@ -1,12 +1,14 @@
 #pragma once
-// The SQLite backend: one writer connection that commits queued transactions
-// together (group commit), and a few readers.
+// The SQLite backend: one writer thread with the writer connection, which
+// commits the transactions queued meanwhile together (group commit), and a
+// few reader connections.
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "store/sqlite/sqlite_connection.hpp"
@@ -19,8 +21,10 @@ class SqliteStore final : public Store {
   static core::Result<std::unique_ptr<Store>, StoreError> open(const std::filesystem::path& file,
                                                                int readers,
                                                                std::chrono::milliseconds busy_timeout);
+  ~SqliteStore() override;
 
   Backend backend() const override { return Backend::sqlite; }
+  bool writes_in_background() const override { return true; }
 
   // Transactions handed to the writer and the commits that carried them,
   // since opening; their ratio is the mean group-commit batch.
@@ -36,6 +40,7 @@ class SqliteStore final : public Store {
                                                        const Params& params) override;
   core::Result<std::int64_t, StoreError> run_exec(std::string_view sql, const Params& params) override;
   core::Result<void, StoreError> run_transaction(const TransactionBody& body) override;
+  void run_transaction_later(TransactionBody body, TransactionDone done) override;
   core::Result<void, StoreError> run_ping() override;
 
  private:
@@ -49,22 +54,26 @@ class SqliteStore final : public Store {
   core::Result<std::vector<Row>, StoreError> query_on_writer(std::string_view sql,
                                                              const Params& params);
   // Queues `body` for the writer and returns once its batch has committed
-  // (or it failed, or the writer stayed busy for busy_timeout).
+  // (or it failed, or was not taken within busy_timeout).
   core::Result<void, StoreError> write(const TransactionBody& body);
+  // The writer thread: takes what is queued, commits it, tells the callers.
+  void write_batches();
   // Runs the bodies in one SQLite transaction, each in its own savepoint,
   // and sets every write's outcome. True when it committed.
   bool commit_together(const std::vector<QueuedWrite*>& batch);
 
   std::chrono::milliseconds busy_timeout_;
-  // Transactions waiting for the writer. The thread that finds it idle leads:
-  // it takes what is queued (its own write first), commits the batch with one
-  // fsync, and hands the lead to the next waiter, if any. Waiters sleep on
-  // their own condition variable and are woken when done or when they lead.
+  // Transactions waiting for the writer thread, which takes all of them (up
+  // to a limit) as one batch each time it finishes the previous one. Callers
+  // of write() sleep on their own condition variable until theirs is done;
+  // run_transaction_later() callers are told through their callback.
   mutable std::mutex writer_mutex_;
+  std::condition_variable work_queued_;
   std::deque<QueuedWrite*> queued_;
-  bool writer_busy_ = false;
+  bool stopping_ = false;
   WriterCounts counts_;
   std::unique_ptr<SqliteConnection> writer_;
+  std::thread writer_thread_;
   std::mutex readers_mutex_;
   std::condition_variable reader_returned_;
   std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;

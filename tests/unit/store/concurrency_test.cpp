@@ -1,5 +1,7 @@
 // Many threads on one Store, on both backends.
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <future>
 #include <thread>
 
@@ -68,6 +70,72 @@ TEST_P(ConcurrencyTest, ConcurrentWritersLoseNothing) {
   auto counter = store_->query("SELECT n FROM counter WHERE id = 1");
   ASSERT_STORE_OK(counter);
   EXPECT_EQ(*(*counter)[0].get<std::int64_t>(0), kWriters * kEach / 2);
+}
+
+// transaction_later(): every callback comes, once, with its own outcome, and
+// what succeeded is there afterwards. On SQLite the callbacks come from the
+// writer thread; on PostgreSQL before the call returns.
+TEST_P(ConcurrencyTest, TransactionLaterCallsBackOnceWithEachOutcome) {
+  ASSERT_STORE_OK(store_->exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
+  constexpr int kWrites = 40;
+  std::mutex mutex;
+  std::condition_variable all_done;
+  std::vector<int> calls(kWrites, 0);
+  std::vector<core::Result<void, StoreError>> outcomes(kWrites);
+  int finished = 0;
+  for (int i = 0; i < kWrites; ++i) {
+    store_->transaction_later(
+        [i](Transaction& txn) -> core::Result<void, StoreError> {
+          auto n = txn.exec("INSERT INTO t (id) VALUES (?)", {std::int64_t{i}});
+          if (!n) return core::fail(n.error());
+          if (i % 3 == 0) return core::fail(StoreError{Kind::not_found, "every third gives up"});
+          return {};
+        },
+        [&, i](core::Result<void, StoreError> outcome) {
+          std::lock_guard lock(mutex);
+          ++calls[static_cast<std::size_t>(i)];
+          outcomes[static_cast<std::size_t>(i)] = std::move(outcome);
+          if (++finished == kWrites) all_done.notify_all();
+        });
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(10), [&] { return finished == kWrites; }));
+  }
+  for (int i = 0; i < kWrites; ++i) {
+    const auto at = static_cast<std::size_t>(i);
+    EXPECT_EQ(calls[at], 1) << i;
+    if (i % 3 == 0) {
+      ASSERT_FALSE(outcomes[at]) << i;
+      EXPECT_EQ(outcomes[at].error().kind, Kind::not_found);
+    } else {
+      EXPECT_TRUE(outcomes[at]) << i << ": " << outcomes[at].error().to_string();
+    }
+  }
+  auto count = store_->query("SELECT COUNT(*) FROM t");
+  ASSERT_STORE_OK(count);
+  EXPECT_EQ(*(*count)[0].get<std::int64_t>(0), kWrites - (kWrites + 2) / 3);
+}
+
+// A body may not use its own Store directly, whichever thread runs it: it is
+// refused rather than left waiting for itself.
+TEST_P(ConcurrencyTest, ABodyUsingItsOwnStoreIsRefusedNotDeadlocked) {
+  ASSERT_STORE_OK(store_->exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
+  std::promise<core::Result<std::int64_t, StoreError>> inner;
+  std::promise<core::Result<void, StoreError>> outer;
+  store_->transaction_later(
+      [&](Transaction&) -> core::Result<void, StoreError> {
+        inner.set_value(store_->exec("INSERT INTO t (id) VALUES (1)"));
+        return {};
+      },
+      [&](core::Result<void, StoreError> outcome) { outer.set_value(std::move(outcome)); });
+  auto inner_result = inner.get_future();
+  ASSERT_EQ(inner_result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto refused = inner_result.get();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, Kind::invalid);
+  auto outer_result = outer.get_future();
+  ASSERT_EQ(outer_result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
 }
 
 TEST_P(ConcurrencyTest, WaitingLongerThanBusyTimeoutIsKindBusy) {

@@ -2,6 +2,8 @@
 // subscribers on SQLite and by every node using the database on PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -36,13 +38,17 @@ struct Heard {
   }
 };
 
+// Channels are per database, not per schema, and other test processes use
+// the same PostgreSQL database at once: each process names its own channels.
+std::string channel(std::string_view name) { return std::string(name) + "_" + std::to_string(::getpid()); }
+
 class SignalTest : public BackendTest {};
 
 TEST_P(SignalTest, SubscribersHearSignalsOfTheirChannelOnly) {
   Heard revocations, keys;
-  auto a = store_->subscribe("revocations", revocations.handler());
-  auto b = store_->subscribe("keys", keys.handler());
-  ASSERT_STORE_OK(store_->signal("revocations", "family:42"));
+  auto a = store_->subscribe(channel("revocations"), revocations.handler());
+  auto b = store_->subscribe(channel("keys"), keys.handler());
+  ASSERT_STORE_OK(store_->signal(channel("revocations"), "family:42"));
   ASSERT_TRUE(revocations.wait_for(1));
   EXPECT_EQ(revocations.payloads, std::vector<std::string>{"family:42"});
   std::this_thread::sleep_for(100ms);
@@ -52,9 +58,9 @@ TEST_P(SignalTest, SubscribersHearSignalsOfTheirChannelOnly) {
 
 TEST_P(SignalTest, NothingIsHeardAfterTheSubscriptionEnds) {
   Heard heard;
-  auto subscription = store_->subscribe("revocations", heard.handler());
+  auto subscription = store_->subscribe(channel("revocations"), heard.handler());
   subscription.reset();
-  ASSERT_STORE_OK(store_->signal("revocations"));
+  ASSERT_STORE_OK(store_->signal(channel("revocations")));
   std::this_thread::sleep_for(300ms);
   std::lock_guard lock(heard.mutex);
   EXPECT_TRUE(heard.payloads.empty());
@@ -71,8 +77,8 @@ TEST_P(SignalTest, AnotherStoreOnTheSameDatabase) {
   auto other = reopen();
   ASSERT_TRUE(other) << other.error().to_string();
   Heard heard;
-  auto subscription = store_->subscribe("authz", heard.handler());
-  ASSERT_STORE_OK((*other)->signal("authz", "revocations"));
+  auto subscription = store_->subscribe(channel("authz"), heard.handler());
+  ASSERT_STORE_OK((*other)->signal(channel("authz"), "revocations"));
   if (GetParam() == Backend::postgres) {
     ASSERT_TRUE(heard.wait_for(1));
     EXPECT_EQ(heard.payloads.front(), "revocations");

@@ -5,7 +5,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -159,6 +163,71 @@ TEST_F(SqliteStoreTest, QueuedTransactionsCommitTogetherYetFailAlone) {
   EXPECT_EQ(after.commits - before.commits, 2U);
 }
 
+// Later writes queued together run first without savepoints; one failing
+// makes the batch run again with them, and the outcome is the same as if
+// each had been alone.
+TEST_F(SqliteStoreTest, ALaterBatchWithAFailureIsRunAgainBodyByBody) {
+  auto opened = open_store(StoreConfig{}, dir_);
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  Store& store = **opened;
+  auto* sqlite = dynamic_cast<sqlite::SqliteStore*>(&store);
+  ASSERT_NE(sqlite, nullptr);
+  ASSERT_TRUE(store.exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
+  std::promise<void> inside;
+  std::promise<void> finish;
+  std::thread holder([&] {
+    (void)store.transaction([&](Transaction&) -> core::Result<void, StoreError> {
+      inside.set_value();
+      finish.get_future().wait();
+      return {};
+    });
+  });
+  inside.get_future().wait();
+  constexpr int kWrites = 6;
+  std::mutex mutex;
+  std::condition_variable all_done;
+  std::vector<std::optional<core::Result<void, StoreError>>> outcomes(kWrites);
+  std::vector<int> runs(kWrites, 0);
+  for (int i = 0; i < kWrites; ++i) {
+    store.transaction_later(
+        [&, i](Transaction& txn) -> core::Result<void, StoreError> {
+          ++runs[static_cast<std::size_t>(i)];
+          auto n = txn.exec("INSERT INTO t (id) VALUES (?)", {std::int64_t{i}});
+          if (!n) return core::fail(n.error());
+          if (i == 3) return core::fail(StoreError{Kind::not_found, "the fourth gives up"});
+          return {};
+        },
+        [&, i](core::Result<void, StoreError> outcome) {
+          std::lock_guard lock(mutex);
+          outcomes[static_cast<std::size_t>(i)] = std::move(outcome);
+          all_done.notify_all();
+        });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (sqlite->writer_counts().waiting < kWrites && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(sqlite->writer_counts().waiting, static_cast<std::size_t>(kWrites));
+  finish.set_value();
+  holder.join();
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(5), [&] {
+      return std::all_of(outcomes.begin(), outcomes.end(), [](const auto& o) { return o.has_value(); });
+    }));
+  }
+  for (int i = 0; i < kWrites; ++i) {
+    const auto at = static_cast<std::size_t>(i);
+    EXPECT_EQ(outcomes[at]->ok(), i != 3) << i;
+    EXPECT_EQ(runs[at], i <= 3 ? 2 : 1) << i;  // the ones up to the failure ran twice
+  }
+  auto ids = store.query("SELECT id FROM t ORDER BY id");
+  ASSERT_TRUE(ids) << ids.error().to_string();
+  std::vector<std::int64_t> present;
+  for (const Row& row : *ids) present.push_back(*row.get<std::int64_t>(0));
+  EXPECT_EQ(present, (std::vector<std::int64_t>{0, 1, 2, 4, 5}));
+}
+
 // A batch where every transaction fails commits nothing and leaves the
 // writer usable.
 TEST_F(SqliteStoreTest, ABatchOfFailuresCommitsNothing) {
@@ -187,6 +256,54 @@ TEST_F(SqliteStoreTest, ABatchOfFailuresCommitsNothing) {
   ASSERT_TRUE(count) << count.error().to_string();
   EXPECT_EQ(*(*count)[0].get<std::int64_t>(0), 0);
   ASSERT_TRUE(store.exec("INSERT INTO t (id) VALUES (9)"));
+}
+
+// Closing the store writes what was queued with transaction_later() first,
+// and calls every callback.
+TEST_F(SqliteStoreTest, ClosingWritesWhatWasQueuedLater) {
+  std::atomic<int> succeeded{0};
+  {
+    auto opened = open_store(StoreConfig{}, dir_);
+    ASSERT_TRUE(opened) << opened.error().to_string();
+    Store& store = **opened;
+    ASSERT_TRUE(store.exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
+    for (int i = 0; i < 200; ++i) {
+      store.transaction_later(
+          [i](Transaction& txn) -> core::Result<void, StoreError> {
+            auto n = txn.exec("INSERT INTO t (id) VALUES (?)", {std::int64_t{i}});
+            if (!n) return core::fail(n.error());
+            return {};
+          },
+          [&](core::Result<void, StoreError> outcome) {
+            if (outcome) ++succeeded;
+          });
+    }
+  }  // closed here, with writes still queued
+  EXPECT_EQ(succeeded.load(), 200);
+  auto reopened = open_store(StoreConfig{}, dir_);
+  ASSERT_TRUE(reopened) << reopened.error().to_string();
+  auto count = (*reopened)->query("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(count) << count.error().to_string();
+  EXPECT_EQ(*(*count)[0].get<std::int64_t>(0), 200);
+}
+
+// A transaction_later() callback runs on the writer thread: a write from it
+// would wait for itself, so it is refused at once.
+TEST_F(SqliteStoreTest, AWriteFromALaterCallbackIsRefusedAtOnce) {
+  auto opened = open_store(StoreConfig{}, dir_);
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  Store& store = **opened;
+  ASSERT_TRUE(store.exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
+  std::promise<core::Result<std::int64_t, StoreError>> from_callback;
+  store.transaction_later([](Transaction&) -> core::Result<void, StoreError> { return {}; },
+                          [&](core::Result<void, StoreError>) {
+                            from_callback.set_value(store.exec("INSERT INTO t (id) VALUES (1)"));
+                          });
+  auto result = from_callback.get_future();
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  auto refused = result.get();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, Kind::invalid);
 }
 
 TEST_F(SqliteStoreTest, UnopenableFileIsUnavailable) {
