@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 namespace ucedge::net {
 
@@ -161,7 +162,8 @@ RouteMatch Router::match(Method method, std::string_view path) const {
 
 namespace {
 
-// Takes a deferred handler's answer for dispatch(), which waits for it.
+// Takes a deferred handler's answer for dispatch(), which waits for it
+// (tests and tools; the HTTP server has its own Reply::Target).
 struct WaitedAnswer {
   std::mutex mutex;
   std::condition_variable answered;
@@ -179,13 +181,17 @@ struct WaitedAnswer {
   }
 };
 
-class WaitedReply final : public Reply::Target {
+class WaitedReply final : public Reply::Target, public std::enable_shared_from_this<WaitedReply> {
  public:
   explicit WaitedReply(std::shared_ptr<WaitedAnswer> answer) : answer_(std::move(answer)) {}
   ~WaitedReply() override { answer_->give(Response::problem(500, "Internal Server Error")); }
   void send(Response response) override { answer_->give(std::move(response)); }
   void compute_on_connection(std::function<Response()> work) override { send(work()); }
-  void compute_on_worker(std::function<Response()> work) override { send(work()); }
+  // On a thread of its own, as the server's workers would: the caller may be
+  // a thread that must not wait (a store's writer thread).
+  void compute_on_worker(std::function<Response()> work) override {
+    std::thread([self = shared_from_this(), work = std::move(work)] { self->send(work()); }).detach();
+  }
 
  private:
   std::shared_ptr<WaitedAnswer> answer_;
