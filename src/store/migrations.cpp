@@ -179,6 +179,9 @@ CREATE TABLE authz_node_keys (
   seen_at       BIGINT NOT NULL
 );
 )sql"},
+    Migration{5, "authorization: the digest of each refresh token as issued", R"sql(
+ALTER TABLE authz_refresh_tokens ADD COLUMN token_digest TEXT;
+)sql"},
 };
 
 struct DialectWord {

@@ -522,10 +522,9 @@ core::Result<AccessClaims, TokenError> read_access_token(const KeySet& keys, std
   return claims;
 }
 
-core::Result<RefreshClaims, TokenError> read_refresh_token(const KeySet& keys, std::string_view token) {
-  auto jws = verify_jws(keys, token);
-  if (!jws) return core::fail(jws.error());
+namespace {
 
+core::Result<RefreshClaims, TokenError> refresh_claims(std::string_view payload) {
   RefreshClaims claims;
   claims.token_type.clear();
   std::string ctyp, inner;
@@ -537,13 +536,39 @@ core::Result<RefreshClaims, TokenError> read_refresh_token(const KeySet& keys, s
                               Claim{"ccid", false, &claims.client_id},
                               Claim{"private", false, &inner}};
   ClaimReader reader(fields);
-  if (!reader.read(jws->payload)) return core::fail(TokenError::malformed);
+  if (!reader.read(payload)) return core::fail(TokenError::malformed);
   if (fields[6].seen || (fields[4].seen && ctyp != "refresh")) return core::fail(TokenError::wrong_kind);
   if (reader.mistyped()) return core::fail(TokenError::malformed);
   for (std::size_t i = 0; i < 6; ++i) {
     if (!fields[i].seen) return core::fail(TokenError::malformed);
   }
   return claims;
+}
+
+}  // namespace
+
+core::Result<RefreshClaims, TokenError> read_refresh_token(const KeySet& keys, std::string_view token) {
+  auto jws = verify_jws(keys, token);
+  if (!jws) return core::fail(jws.error());
+  return refresh_claims(jws->payload);
+}
+
+core::Result<RefreshClaims, TokenError> peek_refresh_token(std::string_view token) {
+  if (token.empty() || token.size() > kMaxTokenBytes) return core::fail(TokenError::malformed);
+  std::array<std::string_view, 3> parts;
+  if (!split_compact(token, parts) || parts[0].empty() || parts[2].empty()) return core::fail(TokenError::malformed);
+  cjose_err err{};
+  JwsPtr jws(cjose_jws_import(token.data(), token.size(), &err));
+  if (!jws) return core::fail(classify_rejected(parts[0], kSigningAlg));
+  cjose_header_t* header = cjose_jws_get_protected(jws.get());
+  if (header == nullptr) return core::fail(TokenError::malformed);
+  auto alg = string_member(header, "alg");
+  if (!alg) return core::fail(TokenError::malformed);
+  if (*alg != kSigningAlg) return core::fail(TokenError::wrong_algorithm);
+  std::uint8_t* payload = nullptr;
+  std::size_t payload_len = 0;
+  if (!cjose_jws_get_plaintext(jws.get(), &payload, &payload_len, &err)) return core::fail(TokenError::malformed);
+  return refresh_claims({reinterpret_cast<const char*>(payload), payload_len});
 }
 
 }  // namespace ucedge::authz

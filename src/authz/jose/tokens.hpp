@@ -84,5 +84,8 @@ core::Result<std::string> mint_refresh_token(const KeySet& keys, const RefreshCl
 
 core::Result<AccessClaims, TokenError> read_access_token(const KeySet& keys, std::string_view token);
 core::Result<RefreshClaims, TokenError> read_refresh_token(const KeySet& keys, std::string_view token);
+// The claims of an RS256 refresh token whose signature is not checked here:
+// for tokens the store keeps a digest of, where the digest proves them.
+core::Result<RefreshClaims, TokenError> peek_refresh_token(std::string_view token);
 
 }  // namespace ucedge::authz

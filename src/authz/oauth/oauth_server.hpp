@@ -86,15 +86,29 @@ class OAuthServer {
   // one per grant
   net::Response code_grant(const Client& client, const Form& form);
   net::Response refresh_grant(const Client& client, const Form& form);
-  // The refresh grant in two steps around the exchange: the presented
-  // token's id (or the refusal), then the answer to the exchange's result.
-  std::variant<net::Response, std::string> presented_refresh_token(const Client& client, const Form& form);
-  net::Response refreshed(const Client& client, const Form& form,
+  // The refresh grant in steps around the exchange: the presented token as
+  // far as it can be checked before (or the refusal); its signature, for a
+  // token the store keeps no digest of; the answer to the exchange.
+  struct PresentedRefresh {
+    std::string text;
+    RefreshClaims claims;  // read without the signature check: the exchange proves them
+    Presented proof;
+    std::optional<MintedToken> child;  // signed ahead, when rotation is on
+    std::string child_text;
+  };
+  std::variant<net::Response, PresentedRefresh> presented_refresh_token(const Client& client, const Form& form);
+  std::optional<net::Response> check_signature(PresentedRefresh& presented);
+  net::Response refreshed(const Client& client, const Form& form, const PresentedRefresh& presented,
                           const core::Result<Exchange, store::StoreError>& exchange);
   net::Response client_credentials_grant(const Client& client, const Form& form);
   // The JSON answer with a new access token (and the refresh token, if any).
+  // `refresh_text` is the refresh token when it was signed already.
   net::Response issue(const Client& client, std::string_view subject, std::string_view token_type,
-                      std::string_view scope, std::string_view family_id, const RefreshRecord* refresh);
+                      std::string_view scope, std::string_view family_id, const RefreshRecord* refresh,
+                      std::optional<std::string> refresh_text = std::nullopt);
+  // Signs a refresh token ahead of its row: its text and what the row keeps.
+  core::Result<std::pair<std::string, MintedToken>> sign_refresh_ahead(const KeySet& keys, std::string_view client_id,
+                                                                        std::int64_t validity);
 
   std::int64_t now() const;
   // Applies a revocation just recorded here and tells the other nodes.

@@ -57,16 +57,32 @@ void OAuthServer::token_deferred(net::Request& request, net::Reply reply) {
   if (accepted_request.grant == "client_credentials") return reply.send(grant(accepted_request));
 
   if (accepted_request.grant == "refresh_token" && parts_.refresh_tokens.exchanges_in_background()) {
-    auto presented = presented_refresh_token(*accepted_request.client, accepted_request.form);
-    if (auto* refusal = std::get_if<net::Response>(&presented)) return reply.send(std::move(*refusal));
+    auto checked = presented_refresh_token(*accepted_request.client, accepted_request.form);
+    if (auto* refusal = std::get_if<net::Response>(&checked)) return reply.send(std::move(*refusal));
+    auto presented = std::get<PresentedRefresh>(std::move(checked));
     const std::string client_id = accepted_request.client->client_id;
-    // The commit comes back on the store's writer thread; signing the answer
-    // is handed back to this connection's event loop.
+    std::string token_id = presented.claims.token_id;
+    Presented proof = presented.proof;
+    std::optional<MintedToken> child = presented.child;
+    // The commit comes back on the store's writer thread; the answer is
+    // signed on this connection's event loop.
     parts_.refresh_tokens.exchange_later(
-        std::move(std::get<std::string>(presented)), client_id,
-        [this, reply, accepted_request = std::move(accepted_request)](auto exchange) {
-          reply.compute_on_connection([this, accepted_request, exchange = std::move(exchange)] {
-            return refreshed(*accepted_request.client, accepted_request.form, exchange);
+        std::move(token_id), client_id, std::move(proof), std::move(child),
+        [this, reply, accepted_request = std::move(accepted_request),
+         presented = std::move(presented)](auto exchange) mutable {
+          if (exchange && exchange->outcome == Exchange::Outcome::unverified) {
+            // A token from before digests were kept: its signature is
+            // checked and it is exchanged again, on a worker (that waits).
+            return reply.compute_on_worker([this, accepted_request, presented]() mutable {
+              if (auto refusal = check_signature(presented)) return std::move(*refusal);
+              return refreshed(*accepted_request.client, accepted_request.form, presented,
+                               parts_.refresh_tokens.exchange(presented.claims.token_id,
+                                                              accepted_request.client->client_id, presented.proof,
+                                                              presented.child));
+            });
+          }
+          reply.compute_on_connection([this, accepted_request, presented, exchange = std::move(exchange)] {
+            return refreshed(*accepted_request.client, accepted_request.form, presented, exchange);
           });
         });
     return;
@@ -119,34 +135,66 @@ net::Response OAuthServer::code_grant(const Client& client, const Form& form) {
   }
 
   std::optional<RefreshRecord> family;
+  std::optional<std::string> refresh_text;
   if (client.allows_grant("refresh_token")) {
     const std::int64_t validity = now() + std::int64_t{parts_.config.refresh_token_lifetime_days} * 86'400;
-    auto issued = parts_.refresh_tokens.issue(granted.userid, client.client_id, granted.scope, validity);
+    auto keys = parts_.keys.keys();
+    auto signed_ahead = sign_refresh_ahead(*keys, client.client_id, validity);
+    if (!signed_ahead) return oauth_error("server_error", "cannot sign the refresh token", 500);
+    auto issued = parts_.refresh_tokens.issue(granted.userid, client.client_id, granted.scope, validity,
+                                              signed_ahead->second);
     if (!issued) return oauth_error("temporarily_unavailable", "the store did not answer", 503);
     family = std::move(issued).value();
+    if (family->index == signed_ahead->second.index) refresh_text = std::move(signed_ahead->first);
     (void)parts_.codes.link_family(*code, family->family_id);
   }
   metrics_->code_grants->inc();
   return issue(client, granted.userid, "user", granted.scope, family ? family->family_id : std::string(),
-               family ? &*family : nullptr);
+               family ? &*family : nullptr, std::move(refresh_text));
 }
 
 net::Response OAuthServer::refresh_grant(const Client& client, const Form& form) {
-  auto presented = presented_refresh_token(client, form);
-  if (auto* refusal = std::get_if<net::Response>(&presented)) return std::move(*refusal);
-  return refreshed(client, form, parts_.refresh_tokens.exchange(std::get<std::string>(presented), client.client_id));
+  auto checked = presented_refresh_token(client, form);
+  if (auto* refusal = std::get_if<net::Response>(&checked)) return std::move(*refusal);
+  auto& presented = std::get<PresentedRefresh>(checked);
+  auto exchange = parts_.refresh_tokens.exchange(presented.claims.token_id, client.client_id, presented.proof,
+                                                 presented.child);
+  if (exchange && exchange->outcome == Exchange::Outcome::unverified) {
+    if (auto refusal = check_signature(presented)) return std::move(*refusal);
+    exchange = parts_.refresh_tokens.exchange(presented.claims.token_id, client.client_id, presented.proof,
+                                              presented.child);
+  }
+  return refreshed(client, form, presented, exchange);
 }
 
-std::variant<net::Response, std::string> OAuthServer::presented_refresh_token(const Client& client,
-                                                                              const Form& form) {
+core::Result<std::pair<std::string, MintedToken>> OAuthServer::sign_refresh_ahead(const KeySet& keys,
+                                                                                   std::string_view client_id,
+                                                                                   std::int64_t validity) {
+  RefreshClaims claims;
+  claims.issuer = parts_.keys.issuer_id();
+  claims.token_id = core::time_ordered_uuid(parts_.clock.now());
+  claims.client_id = std::string(client_id);
+  claims.expires_at = validity;
+  auto text = mint_refresh_token(keys, claims);
+  if (!text) return core::fail(text.error());
+  MintedToken minted{claims.token_id, validity, core::sha256_hex(*text)};
+  return std::pair<std::string, MintedToken>(std::move(text).value(), std::move(minted));
+}
+
+// Checks what can be checked before the exchange. The signature is not among
+// it: the store keeps the digest of every token it issued, and a presented
+// token matching it is the token issued, byte for byte (the exchange
+// compares them before it changes anything). Saves an RSA verification on
+// every refresh; tokens from before digests were kept get one (`unverified`).
+std::variant<net::Response, OAuthServer::PresentedRefresh> OAuthServer::presented_refresh_token(const Client& client,
+                                                                                               const Form& form) {
   auto refused = [this](std::string_view error, std::string_view description) {
     metrics_->refused(error).inc();
     return oauth_error(error, description);
   };
-  auto presented = form.get("refresh_token");
-  if (!presented) return refused("invalid_request", "refresh_token is missing");
-  auto keys = parts_.keys.keys();
-  auto claims = read_refresh_token(*keys, *presented);
+  auto text = form.get("refresh_token");
+  if (!text) return refused("invalid_request", "refresh_token is missing");
+  auto claims = peek_refresh_token(*text);
   if (!claims) return refused("invalid_grant", "the refresh token is not valid");
   if (claims->issuer != parts_.keys.issuer_id()) return refused("invalid_grant", "the refresh token is not ours");
   if (claims->client_id != client.client_id) {
@@ -155,10 +203,32 @@ std::variant<net::Response, std::string> OAuthServer::presented_refresh_token(co
   if (claims->expires_at + parts_.config.clock_tolerance.count() < now()) {
     return refused("invalid_grant", "the refresh token has expired");
   }
-  return std::move(claims->token_id);
+  PresentedRefresh presented;
+  presented.text = std::string(*text);
+  presented.claims = std::move(claims).value();
+  presented.proof.digest = core::sha256_hex(presented.text);
+  presented.proof.signature_checked = false;
+  if (parts_.config.rotate_refresh_tokens) {
+    auto keys = parts_.keys.keys();
+    auto child = sign_refresh_ahead(*keys, client.client_id, presented.claims.expires_at);
+    if (!child) return oauth_error("server_error", "cannot sign the refresh token", 500);
+    presented.child_text = std::move(child->first);
+    presented.child = std::move(child->second);
+  }
+  return presented;
 }
 
-net::Response OAuthServer::refreshed(const Client& client, const Form& form,
+std::optional<net::Response> OAuthServer::check_signature(PresentedRefresh& presented) {
+  auto keys = parts_.keys.keys();
+  if (!read_refresh_token(*keys, presented.text)) {
+    metrics_->refused("invalid_grant").inc();
+    return oauth_error("invalid_grant", "the refresh token is not valid");
+  }
+  presented.proof.signature_checked = true;
+  return std::nullopt;
+}
+
+net::Response OAuthServer::refreshed(const Client& client, const Form& form, const PresentedRefresh& presented,
                                      const core::Result<Exchange, store::StoreError>& exchange) {
   auto refused = [this](std::string_view error, std::string_view description) {
     metrics_->refused(error).inc();
@@ -179,6 +249,7 @@ net::Response OAuthServer::refreshed(const Client& client, const Form& form,
     case Exchange::Outcome::expired:
       return refused("invalid_grant", "the refresh token has expired");
     case Exchange::Outcome::unknown:
+    case Exchange::Outcome::unverified:
       return refused("invalid_grant", "the refresh token is not valid");
     case Exchange::Outcome::wrong_client:
       return refused("invalid_grant", "the refresh token was issued to another client");
@@ -192,7 +263,9 @@ net::Response OAuthServer::refreshed(const Client& client, const Form& form,
     scope = join_scope(split_scope(*narrower));
   }
   metrics_->refresh_grants->inc();
-  return issue(client, next.userid, "user", scope, next.family_id, &next);
+  std::optional<std::string> refresh_text;
+  if (presented.child && next.index == presented.child->index) refresh_text = presented.child_text;
+  return issue(client, next.userid, "user", scope, next.family_id, &next, std::move(refresh_text));
 }
 
 net::Response OAuthServer::client_credentials_grant(const Client& client, const Form& form) {
@@ -206,7 +279,8 @@ net::Response OAuthServer::client_credentials_grant(const Client& client, const 
 }
 
 net::Response OAuthServer::issue(const Client& client, std::string_view subject, std::string_view token_type,
-                                 std::string_view scope, std::string_view family_id, const RefreshRecord* refresh) {
+                                 std::string_view scope, std::string_view family_id, const RefreshRecord* refresh,
+                                 std::optional<std::string> refresh_text) {
   auto keys = parts_.keys.keys();
   const std::int64_t issued_at = now();
   AccessClaims access;
@@ -226,7 +300,9 @@ net::Response OAuthServer::issue(const Client& client, std::string_view subject,
                          {"token_type", "Bearer"},
                          {"expires_in", parts_.config.access_token_lifetime.count()}};
   if (!scope.empty()) body["scope"] = scope;
-  if (refresh) {
+  if (refresh && refresh_text) {
+    body["refresh_token"] = std::move(*refresh_text);
+  } else if (refresh) {
     RefreshClaims claims;
     claims.issuer = parts_.keys.issuer_id();
     claims.token_id = refresh->index;

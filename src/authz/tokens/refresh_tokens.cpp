@@ -2,6 +2,7 @@
 
 #include "authz/tokens/revocations.hpp"
 #include "core/random_token.hpp"
+#include "core/secure_compare.hpp"
 
 // Why the grace answer is safe.
 //
@@ -48,7 +49,7 @@ using store::Transaction;
 
 constexpr std::string_view kColumns =
     "pkid, refreshtokenindex, userid, clientid, validity, state, family_id, scope, issued_at, "
-    "rotated_at, child_index, grace_uses";
+    "rotated_at, child_index, grace_uses, token_digest";
 
 constexpr int kPostgresAttempts = 3;
 
@@ -103,6 +104,11 @@ core::Result<RefreshRecord, StoreError> read_record(const store::Row& row) {
   } else if (!error) {
     error = v.error();
   }
+  if (auto v = row.get_optional<std::string>("token_digest"); v) {
+    r.token_digest = *v;
+  } else if (!error) {
+    error = v.error();
+  }
   if (error) return core::fail(*error);
   auto parsed = parse_state(state);
   if (!parsed) {
@@ -128,9 +134,9 @@ core::Result<std::optional<RefreshRecord>, StoreError> select_by_index(store::Qu
 core::Result<void, StoreError> insert(Transaction& txn, const RefreshRecord& r) {
   auto n = txn.exec(
       "INSERT INTO authz_refresh_tokens (pkid, refreshtokenindex, userid, clientid, validity, state, "
-      "family_id, scope, issued_at, grace_uses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+      "family_id, scope, issued_at, grace_uses, token_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
       {r.pkid, r.index, r.userid, r.clientid, r.validity, std::string(to_string(r.state)), r.family_id,
-       r.scope, r.issued_at});
+       r.scope, r.issued_at, r.token_digest ? store::Value(*r.token_digest) : store::Value()});
   if (!n) return core::fail(n.error());
   return {};
 }
@@ -195,6 +201,7 @@ std::string_view to_string(Exchange::Outcome outcome) {
     case O::expired: return "expired";
     case O::unknown: return "unknown";
     case O::wrong_client: return "wrong_client";
+    case O::unverified: return "unverified";
   }
   return "unknown";
 }
@@ -205,10 +212,13 @@ RefreshTokenStore::RefreshTokenStore(store::Store& store, RotationSettings setti
 
 core::Result<RefreshRecord, StoreError> RefreshTokenStore::issue(std::string_view userid,
                                                                  std::string_view clientid,
-                                                                 std::string_view scope, std::int64_t validity) {
+                                                                 std::string_view scope, std::int64_t validity,
+                                                                 std::optional<MintedToken> minted) {
   RefreshRecord r;
   r.pkid = core::time_ordered_uuid(clock_.now());
-  r.index = core::time_ordered_uuid(clock_.now());
+  const bool signed_ahead = minted && minted->validity == validity;
+  r.index = signed_ahead ? std::move(minted->index) : core::time_ordered_uuid(clock_.now());
+  if (signed_ahead) r.token_digest = std::move(minted->digest);
   r.userid = std::string(userid);
   r.clientid = std::string(clientid);
   r.validity = validity;
@@ -221,16 +231,19 @@ core::Result<RefreshRecord, StoreError> RefreshTokenStore::issue(std::string_vie
   return r;
 }
 
-core::Result<Exchange, StoreError> RefreshTokenStore::exchange(std::string_view index,
-                                                               std::string_view clientid) {
+core::Result<Exchange, StoreError> RefreshTokenStore::exchange(std::string_view index, std::string_view clientid,
+                                                               Presented presented,
+                                                               std::optional<MintedToken> child) {
   ExchangeStep step;
-  auto committed = in_transaction(store_, exchange_body(std::string(index), std::string(clientid), step));
+  auto committed = in_transaction(
+      store_, exchange_body(std::string(index), std::string(clientid), std::move(presented), std::move(child), step));
   return exchange_result(std::move(committed), step);
 }
 
-void RefreshTokenStore::exchange_later(std::string index, std::string clientid, ExchangeDone done) {
+void RefreshTokenStore::exchange_later(std::string index, std::string clientid, Presented presented,
+                                       std::optional<MintedToken> child, ExchangeDone done) {
   auto step = std::make_shared<ExchangeStep>();
-  auto body = exchange_body(std::move(index), std::move(clientid), *step);
+  auto body = exchange_body(std::move(index), std::move(clientid), std::move(presented), std::move(child), *step);
   store_.transaction_later(std::move(body), [this, step, done = std::move(done)](auto committed) {
     done(exchange_result(std::move(committed), *step));
   });
@@ -245,10 +258,11 @@ core::Result<Exchange, StoreError> RefreshTokenStore::exchange_result(core::Resu
 }
 
 store::TransactionBody RefreshTokenStore::exchange_body(std::string index, std::string clientid,
+                                                        Presented presented, std::optional<MintedToken> child_token,
                                                         ExchangeStep& step) {
   using O = Exchange::Outcome;
-  return [this, index = std::move(index), clientid = std::move(clientid),
-          &step](Transaction& txn) -> core::Result<void, StoreError> {
+  return [this, index = std::move(index), clientid = std::move(clientid), presented = std::move(presented),
+          child_token = std::move(child_token), &step](Transaction& txn) -> core::Result<void, StoreError> {
     step = ExchangeStep{};
     const std::int64_t now = unix_seconds(clock_);
 
@@ -278,6 +292,18 @@ store::TransactionBody RefreshTokenStore::exchange_body(std::string index, std::
       }
     }
     const RefreshRecord& token = **found;
+    // Proof first, before anything changes: a token that is not the one
+    // issued under this index (forged, or signed with a leaked key) must not
+    // reach reuse detection and revoke someone else's sign-in.
+    if (token.token_digest) {
+      if (presented.digest && !core::secure_equal(*presented.digest, *token.token_digest)) {
+        step.result.outcome = O::unknown;
+        return {};
+      }
+    } else if (!presented.signature_checked) {
+      step.result.outcome = O::unverified;
+      return {};
+    }
     // RFC 6749 §6: the refresh token is bound to the client it was issued to.
     if (token.clientid != clientid) {
       step.result.outcome = O::wrong_client;
@@ -294,11 +320,22 @@ store::TransactionBody RefreshTokenStore::exchange_body(std::string index, std::
       case RefreshState::active: {
         if (!settings_.rotate) {
           step.result = {O::unchanged, token};
+          // A token from before digests were kept, its signature checked:
+          // keep its digest now, so the next exchange needs no signature check.
+          if (!token.token_digest && presented.digest && presented.signature_checked) {
+            auto kept = txn.exec("UPDATE authz_refresh_tokens SET token_digest = ? WHERE pkid = ?",
+                                 {*presented.digest, token.pkid});
+            if (!kept) return core::fail(kept.error());
+            step.result.token.token_digest = presented.digest;
+          }
           return {};
         }
         RefreshRecord child = token;
         child.pkid = core::time_ordered_uuid(clock_.now());
-        child.index = core::time_ordered_uuid(clock_.now());
+        // The child signed ahead fits when it carries the family's validity.
+        const bool signed_ahead = child_token && child_token->validity == token.validity;
+        child.index = signed_ahead ? child_token->index : core::time_ordered_uuid(clock_.now());
+        child.token_digest = signed_ahead ? std::optional<std::string>(child_token->digest) : std::nullopt;
         child.state = RefreshState::active;
         child.issued_at = now;
         child.rotated_at.reset();

@@ -56,6 +56,27 @@ struct RefreshRecord {
   std::optional<std::int64_t> rotated_at;
   std::optional<std::string> child_index;
   int grace_uses = 0;
+  // SHA-256 (hex) of the token's text as issued; absent for tokens issued
+  // before ucedge kept it. A presented token matching it needs no
+  // signature check.
+  std::optional<std::string> token_digest;
+};
+
+// A token signed before its row is written: the row's index, the validity
+// it was signed with and the digest of its text.
+struct MintedToken {
+  std::string index;
+  std::int64_t validity = 0;
+  std::string digest;
+};
+
+// What the caller knows of the token presented for an exchange.
+struct Presented {
+  // SHA-256 (hex) of the token's text. A row that keeps a digest is only
+  // exchanged for the token that matches it; absent: the caller vouches.
+  std::optional<std::string> digest;
+  // The caller checked the token's signature: needed for rows without a digest.
+  bool signature_checked = true;
 };
 
 struct Exchange {
@@ -68,6 +89,7 @@ struct Exchange {
     expired,
     unknown,
     wrong_client,
+    unverified,  // the row keeps no digest: check the signature and ask again
   };
   Outcome outcome = Outcome::unknown;
   RefreshRecord token;  // set for rotated, unchanged and grace_repeat
@@ -90,15 +112,21 @@ class RefreshTokenStore {
   RefreshTokenStore(store::Store& store, RotationSettings settings, Revocations* revocations,
                     const core::Clock& clock = core::RealClock::instance());
 
-  // The first token of a new family.
+  // The first token of a new family; `minted` when it was signed already.
   core::Result<RefreshRecord, store::StoreError> issue(std::string_view userid, std::string_view clientid,
-                                                       std::string_view scope, std::int64_t validity);
-  core::Result<Exchange, store::StoreError> exchange(std::string_view index, std::string_view clientid);
+                                                       std::string_view scope, std::int64_t validity,
+                                                       std::optional<MintedToken> minted = std::nullopt);
+  // `child`, when given, is the token a rotation hands out (signed ahead,
+  // with the presented token's validity), else its index is made here.
+  core::Result<Exchange, store::StoreError> exchange(std::string_view index, std::string_view clientid,
+                                                     Presented presented = {},
+                                                     std::optional<MintedToken> child = std::nullopt);
   // exchange() through Store::transaction_later(): returns at once; `done`
   // gets the result after the commit, on the store's writer thread where
   // the store writes in the background (so it should only hand the work on).
   using ExchangeDone = std::function<void(core::Result<Exchange, store::StoreError>)>;
-  void exchange_later(std::string index, std::string clientid, ExchangeDone done);
+  void exchange_later(std::string index, std::string clientid, Presented presented,
+                      std::optional<MintedToken> child, ExchangeDone done);
   // Whether exchange_later() returns before the commit (SQLite's writer thread).
   bool exchanges_in_background() const { return store_.writes_in_background(); }
   core::Result<std::optional<RefreshRecord>, store::StoreError> find(std::string_view index);
@@ -113,7 +141,8 @@ class RefreshTokenStore {
  private:
   struct ExchangeStep;
   // The transaction body that decides an exchange; it fills `step`.
-  store::TransactionBody exchange_body(std::string index, std::string clientid, ExchangeStep& step);
+  store::TransactionBody exchange_body(std::string index, std::string clientid, Presented presented,
+                                       std::optional<MintedToken> child, ExchangeStep& step);
   // What the caller is told once the transaction is over.
   core::Result<Exchange, store::StoreError> exchange_result(core::Result<void, store::StoreError> committed,
                                                             ExchangeStep& step);

@@ -12,6 +12,7 @@
 
 #include "authz/oauth/oauth_internal.hpp"
 #include "authz/service.hpp"
+#include "net/router.hpp"
 #include "core/random_token.hpp"
 #include "store/store.hpp"
 
@@ -136,6 +137,24 @@ class OAuthServerTest : public ::testing::Test {
     return service_->oauth().token(r);
   }
 
+  // The same request the way the HTTP server runs it: the deferred handler,
+  // whose exchange commits on the store's writer thread.
+  net::Response refresh_deferred(const std::string& token) {
+    if (!routed_) {
+      routed_ = std::make_unique<net::Router>();
+      service_->oauth().add_routes(*routed_);
+    }
+    auto r = form_post("/oauth2/token", "grant_type=refresh_token&client_id=app&refresh_token=" + token);
+    return routed_->dispatch(r);
+  }
+
+  // The token with one character of its signature changed.
+  static std::string tampered(std::string token) {
+    char& c = token[token.size() - 10];
+    c = c == 'A' ? 'B' : 'A';
+    return token;
+  }
+
   bool active(const std::string& token) {
     auto r = form_post("/oauth2/introspect", "token=" + token, basic("rs", rs_secret_));
     auto response = service_->oauth().introspect(r);
@@ -152,8 +171,62 @@ class OAuthServerTest : public ::testing::Test {
   AuthzConfig config_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<AuthzService> service_;
+  std::unique_ptr<net::Router> routed_;
   std::string rs_secret_;
 };
+
+// The presented token is proven by the digest the store keeps of it: a
+// token with a changed signature is refused, and refusing it changes
+// nothing (no reuse detection, no revoked sign-in).
+TEST_F(OAuthServerTest, AChangedSignatureIsRefusedWithoutRevokingTheSignIn) {
+  auto tokens = body(exchange_code(code()));
+  const std::string original = tokens["refresh_token"];
+  EXPECT_EQ(refresh(tampered(original)).status, 400);
+  EXPECT_EQ(refresh_deferred(tampered(original)).status, 400);
+  auto first = refresh(original);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const std::string child = body(first)["refresh_token"];
+  clock_.advance(config_.rotation_grace_period + 1s);
+  // The rotated-out original, changed: not reuse; the child goes on.
+  EXPECT_EQ(refresh(tampered(original)).status, 400);
+  auto next = refresh(child);
+  ASSERT_EQ(next.status, 200) << next.body;
+  EXPECT_TRUE(active(body(next)["access_token"]));
+}
+
+TEST_F(OAuthServerTest, TheServerPathRotatesGivesGraceAnswersAndDetectsReuse) {
+  auto tokens = body(exchange_code(code()));
+  const std::string original = tokens["refresh_token"];
+  auto first = refresh_deferred(original);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const std::string child = body(first)["refresh_token"];
+  EXPECT_NE(child, original);
+  EXPECT_TRUE(active(body(first)["access_token"]));
+  auto repeat = refresh_deferred(original);
+  ASSERT_EQ(repeat.status, 200) << repeat.body;
+  EXPECT_EQ(body(repeat)["refresh_token"], child);  // the grace answer: same text, signed again alike
+  auto next = refresh_deferred(child);
+  ASSERT_EQ(next.status, 200) << next.body;
+  clock_.advance(config_.rotation_grace_period + 1s);
+  auto reused = refresh_deferred(original);
+  EXPECT_EQ(reused.status, 400);
+  EXPECT_EQ(refresh_deferred(body(next)["refresh_token"]).status, 400);  // the family is revoked
+}
+
+// Tokens issued before the store kept digests still work: their signature
+// is checked instead, on both paths.
+TEST_F(OAuthServerTest, TokensFromBeforeDigestsAreCheckedBySignature) {
+  for (bool deferred : {false, true}) {
+    auto tokens = body(exchange_code(code()));
+    const std::string original = tokens["refresh_token"];
+    ASSERT_TRUE(store_->exec("UPDATE authz_refresh_tokens SET token_digest = NULL"));
+    auto send = [&](const std::string& t) { return deferred ? refresh_deferred(t) : refresh(t); };
+    EXPECT_EQ(send(tampered(original)).status, 400) << deferred;
+    auto ok = send(original);
+    ASSERT_EQ(ok.status, 200) << deferred << ": " << ok.body;
+    EXPECT_EQ(send(body(ok)["refresh_token"]).status, 200) << deferred;
+  }
+}
 
 TEST_F(OAuthServerTest, CodeExpiresAfterItsLifetime) {
   std::string fresh = code();

@@ -269,6 +269,75 @@ TEST_P(RefreshTokens, RotationOffHandsBackTheSameToken) {
   EXPECT_EQ(count(RefreshFilter{}), 1);
 }
 
+// Digests: a token signed ahead is only exchanged for the exact text issued,
+// and the comparison comes before anything changes.
+TEST_P(RefreshTokens, AKeptDigestMustMatchBeforeAnythingChanges) {
+  const std::int64_t validity = now() + 60 * kDay;
+  auto issued = tokens_->issue("alice", "softphone", "openid", validity, MintedToken{"idx-1", validity, "digest-1"});
+  ASSERT_TRUE(issued) << issued.error().to_string();
+  EXPECT_EQ(issued->index, "idx-1");
+  EXPECT_EQ(stored("idx-1").token_digest, "digest-1");
+
+  auto forged = tokens_->exchange("idx-1", "softphone", Presented{"digest-X", false});
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->outcome, Outcome::unknown);
+  EXPECT_EQ(stored("idx-1").state, RefreshState::active);
+
+  auto child = MintedToken{"idx-2", validity, "digest-2"};
+  auto real = tokens_->exchange("idx-1", "softphone", Presented{"digest-1", false}, child);
+  ASSERT_TRUE(real);
+  ASSERT_EQ(real->outcome, Outcome::rotated) << to_string(real->outcome);
+  EXPECT_EQ(real->token.index, "idx-2");
+  EXPECT_EQ(stored("idx-2").token_digest, "digest-2");
+
+  // The rotated parent with the wrong text: refused, and no reuse detection
+  // that would revoke the family.
+  clock_.advance(1h);
+  auto replayed = tokens_->exchange("idx-1", "softphone", Presented{"digest-X", false});
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(replayed->outcome, Outcome::unknown);
+  EXPECT_EQ(stored("idx-2").state, RefreshState::active);
+  // With the right text it is reuse, as before.
+  auto reused = tokens_->exchange("idx-1", "softphone", Presented{"digest-1", false});
+  ASSERT_TRUE(reused);
+  EXPECT_EQ(reused->outcome, Outcome::reuse_detected);
+  EXPECT_EQ(stored("idx-2").state, RefreshState::revoked);
+}
+
+TEST_P(RefreshTokens, ARowWithoutDigestNeedsTheSignatureChecked) {
+  const RefreshRecord token = issue();
+  EXPECT_FALSE(token.token_digest);
+  auto unchecked = tokens_->exchange(token.index, "softphone", Presented{"digest-1", false});
+  ASSERT_TRUE(unchecked);
+  EXPECT_EQ(unchecked->outcome, Outcome::unverified);
+  EXPECT_EQ(stored(token.index).state, RefreshState::active);
+  auto checked = tokens_->exchange(token.index, "softphone", Presented{"digest-1", true});
+  ASSERT_TRUE(checked);
+  EXPECT_EQ(checked->outcome, Outcome::rotated) << to_string(checked->outcome);
+}
+
+TEST_P(RefreshTokens, AChildSignedWithAnotherValidityIsNotUsed) {
+  const RefreshRecord token = issue();
+  auto done = tokens_->exchange(token.index, "softphone", {}, MintedToken{"idx-9", token.validity + 1, "digest-9"});
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->outcome, Outcome::rotated);
+  EXPECT_NE(done->token.index, "idx-9");
+  EXPECT_FALSE(done->token.token_digest);
+  EXPECT_EQ(done->token.validity, token.validity);
+}
+
+TEST_P(RefreshTokens, RotationOffKeepsTheDigestOfAnOlderTokenOnceChecked) {
+  RefreshTokenStore tokens(*store_, RotationSettings{.rotate = false}, revocations_.get(), clock_);
+  const RefreshRecord token = issue(tokens);
+  auto first = tokens.exchange(token.index, "softphone", Presented{"digest-1", true});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->outcome, Outcome::unchanged);
+  EXPECT_EQ(stored(token.index).token_digest, "digest-1");
+  auto next = tokens.exchange(token.index, "softphone", Presented{"digest-1", false});
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->outcome, Outcome::unchanged);
+}
+
 TEST_P(RefreshTokens, ExpiredTokenIsRefusedAndLeftAlone) {
   auto issued = tokens_->issue("alice", "softphone", "", now() + 100);
   ASSERT_STORE_OK(issued);
