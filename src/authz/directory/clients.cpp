@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.hpp"
+#include "core/random_token.hpp"
 #include "core/secure_compare.hpp"
 #include "core/strings.hpp"
 
@@ -47,14 +48,6 @@ std::string base64url(const std::uint8_t* bytes, std::size_t size) {
   return out;
 }
 
-std::string sha256_hex(std::string_view data) {
-  std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};
-  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  std::string hex(digest.size() * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
-  hex.pop_back();
-  return hex;
-}
 
 std::string new_secret() {
   std::array<std::uint8_t, kSecretBytes> bytes{};
@@ -327,7 +320,7 @@ core::Result<NewClient> ClientRegistry::add(const ClientSpec& spec) {
   std::optional<std::string> secret;
   if (c.confidential) {
     secret = new_secret();
-    c.secret_sha256 = sha256_hex(*secret);
+    c.secret_sha256 = core::sha256_hex(*secret);
   }
   c.created_at = unix_seconds(clock_);
 
@@ -350,7 +343,7 @@ core::Result<NewClient> ClientRegistry::add(const ClientSpec& spec) {
 core::Result<std::string> ClientRegistry::rotate_secret(std::string_view client_id) {
   const std::string id(client_id);
   std::string secret = new_secret();
-  const std::string digest = sha256_hex(secret);
+  const std::string digest = core::sha256_hex(secret);
   auto updated = store_.exec(
       "UPDATE authz_clients SET secret_sha256 = ? WHERE client_id = ? AND confidential = 1", {digest, id});
   if (!updated) return core::fail(store_message("cannot store the new secret", updated.error()));
@@ -400,7 +393,7 @@ bool ClientRegistry::secret_matches(const Client& client, std::string_view secre
       secret.size() > kMaxPresentedSecretBytes) {
     return false;
   }
-  return core::secure_equal(sha256_hex(secret), client.secret_sha256);
+  return core::secure_equal(core::sha256_hex(secret), client.secret_sha256);
 }
 
 }  // namespace ucedge::authz
