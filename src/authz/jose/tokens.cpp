@@ -328,7 +328,14 @@ struct VerifiedJws {
   std::string_view payload;
 };
 
-core::Result<VerifiedJws, TokenError> verify_jws(const KeySet& keys, std::string_view token) {
+// A compact RS256 JWS taken apart, its signature not checked yet.
+struct ImportedJws {
+  JwsPtr jws;
+  cjose_header_t* header = nullptr;
+  bool signed_part_empty = true;
+};
+
+core::Result<ImportedJws, TokenError> import_jws(std::string_view token) {
   if (token.empty() || token.size() > kMaxTokenBytes) return core::fail(TokenError::malformed);
   std::array<std::string_view, 3> parts;
   if (!split_compact(token, parts) || parts[0].empty()) return core::fail(TokenError::malformed);
@@ -344,17 +351,31 @@ core::Result<VerifiedJws, TokenError> verify_jws(const KeySet& keys, std::string
   if (*alg != kSigningAlg) return core::fail(TokenError::wrong_algorithm);
   // RFC 7515 §4.1.11: we understand no extension, so "crit" is refused.
   if (member(header, "crit") != nullptr) return core::fail(TokenError::malformed);
-  auto kid = string_member(header, "kid");
+  return ImportedJws{std::move(jws), header, parts[2].empty()};
+}
+
+core::Result<std::string_view, TokenError> jws_payload(cjose_jws_t* jws) {
+  cjose_err err{};
+  std::uint8_t* payload = nullptr;
+  std::size_t payload_len = 0;
+  if (!cjose_jws_get_plaintext(jws, &payload, &payload_len, &err)) return core::fail(TokenError::malformed);
+  return std::string_view(reinterpret_cast<const char*>(payload), payload_len);
+}
+
+core::Result<VerifiedJws, TokenError> verify_jws(const KeySet& keys, std::string_view token) {
+  auto imported = import_jws(token);
+  if (!imported) return core::fail(imported.error());
+  auto kid = string_member(imported->header, "kid");
   const SigningKey* key = kid ? keys.find_verifying(*kid) : nullptr;
   if (key == nullptr) return core::fail(TokenError::unknown_key);
-  if (parts[2].empty() || !cjose_jws_verify(jws.get(), jwk_of(key->native()), &err)) {
+  cjose_err err{};
+  if (imported->signed_part_empty || !cjose_jws_verify(imported->jws.get(), jwk_of(key->native()), &err)) {
     ERR_clear_error();
     return core::fail(TokenError::bad_signature);
   }
-  std::uint8_t* payload = nullptr;
-  std::size_t payload_len = 0;
-  if (!cjose_jws_get_plaintext(jws.get(), &payload, &payload_len, &err)) return core::fail(TokenError::malformed);
-  return VerifiedJws{std::move(jws), {reinterpret_cast<const char*>(payload), payload_len}};
+  auto payload = jws_payload(imported->jws.get());
+  if (!payload) return core::fail(payload.error());
+  return VerifiedJws{std::move(imported->jws), *payload};
 }
 
 // The JWE of an access token's payload, {"private": "<JWE>"}. Our own tokens
@@ -554,21 +575,12 @@ core::Result<RefreshClaims, TokenError> read_refresh_token(const KeySet& keys, s
 }
 
 core::Result<RefreshClaims, TokenError> peek_refresh_token(std::string_view token) {
-  if (token.empty() || token.size() > kMaxTokenBytes) return core::fail(TokenError::malformed);
-  std::array<std::string_view, 3> parts;
-  if (!split_compact(token, parts) || parts[0].empty() || parts[2].empty()) return core::fail(TokenError::malformed);
-  cjose_err err{};
-  JwsPtr jws(cjose_jws_import(token.data(), token.size(), &err));
-  if (!jws) return core::fail(classify_rejected(parts[0], kSigningAlg));
-  cjose_header_t* header = cjose_jws_get_protected(jws.get());
-  if (header == nullptr) return core::fail(TokenError::malformed);
-  auto alg = string_member(header, "alg");
-  if (!alg) return core::fail(TokenError::malformed);
-  if (*alg != kSigningAlg) return core::fail(TokenError::wrong_algorithm);
-  std::uint8_t* payload = nullptr;
-  std::size_t payload_len = 0;
-  if (!cjose_jws_get_plaintext(jws.get(), &payload, &payload_len, &err)) return core::fail(TokenError::malformed);
-  return refresh_claims({reinterpret_cast<const char*>(payload), payload_len});
+  auto imported = import_jws(token);
+  if (!imported) return core::fail(imported.error());
+  if (imported->signed_part_empty) return core::fail(TokenError::malformed);
+  auto payload = jws_payload(imported->jws.get());
+  if (!payload) return core::fail(payload.error());
+  return refresh_claims(*payload);
 }
 
 }  // namespace ucedge::authz

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backend_fixture.hpp"
+#include "held_writer.hpp"
 
 namespace ucedge::store {
 namespace {
@@ -150,22 +151,13 @@ TEST_P(ConcurrencyTest, WaitingLongerThanBusyTimeoutIsKindBusy) {
   ASSERT_STORE_OK(store.exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
 
   // One thread holds a transaction open until told to finish.
-  std::promise<void> inside;
-  std::promise<void> finish;
-  std::thread holder([&] {
-    auto done = store.transaction([&](Transaction& txn) -> core::Result<void, StoreError> {
-      auto n = txn.exec("INSERT INTO t (id) VALUES (1)");
-      inside.set_value();
-      finish.get_future().wait();
-      if (!n) return core::fail(n.error());
-      return {};
-    });
-    EXPECT_TRUE(done) << done.error().to_string();
+  testing::HeldWriter held(store, [](Transaction& txn) -> core::Result<void, StoreError> {
+    if (auto n = txn.exec("INSERT INTO t (id) VALUES (1)"); !n) return core::fail(n.error());
+    return {};
   });
-  inside.get_future().wait();
   auto blocked = store.exec("INSERT INTO t (id) VALUES (2)");
-  finish.set_value();
-  holder.join();
+  const auto& held_outcome = held.release();
+  EXPECT_TRUE(held_outcome) << held_outcome.error().to_string();
 
   ASSERT_FALSE(blocked);
   EXPECT_EQ(blocked.error().kind, Kind::busy) << blocked.error().to_string();

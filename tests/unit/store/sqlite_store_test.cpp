@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "held_writer.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
@@ -30,10 +31,23 @@ class SqliteStoreTest : public ::testing::Test {
     dir_ = tmpl;
   }
   void TearDown() override {
+    store_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
+  // A store with an empty table t (id).
+  void open_with_table() {
+    auto opened = open_store(StoreConfig{}, dir_);
+    ASSERT_TRUE(opened) << opened.error().to_string();
+    store_ = std::move(opened).value();
+    sqlite_ = dynamic_cast<sqlite::SqliteStore*>(store_.get());
+    ASSERT_NE(sqlite_, nullptr);
+    ASSERT_TRUE(store_->exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
+  }
+
   std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+  sqlite::SqliteStore* sqlite_ = nullptr;
 };
 
 TEST_F(SqliteStoreTest, FileLivesUnderTheDataDirectory) {
@@ -70,28 +84,17 @@ TEST_F(SqliteStoreTest, UsesWalFullSyncAndForeignKeys) {
 // Transactions that queue while the writer is busy are committed together,
 // with one fsync, yet each succeeds or fails as if it had been alone.
 TEST_F(SqliteStoreTest, QueuedTransactionsCommitTogetherYetFailAlone) {
-  auto opened = open_store(StoreConfig{}, dir_);
-  ASSERT_TRUE(opened) << opened.error().to_string();
-  Store& store = **opened;
-  auto* sqlite = dynamic_cast<sqlite::SqliteStore*>(&store);
-  ASSERT_NE(sqlite, nullptr);
-  ASSERT_TRUE(store.exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
+  open_with_table();
+  if (HasFatalFailure()) return;
+  Store& store = *store_;
+  sqlite::SqliteStore* sqlite = sqlite_;
   auto insert = [](Transaction& txn, std::int64_t id) { return txn.exec("INSERT INTO t (id) VALUES (?)", {id}); };
 
   // The writer is held by one transaction until the others have queued.
-  std::promise<void> inside;
-  std::promise<void> finish;
-  std::thread holder([&] {
-    auto done = store.transaction([&](Transaction& txn) -> core::Result<void, StoreError> {
-      auto n = insert(txn, 0);
-      inside.set_value();
-      finish.get_future().wait();
-      if (!n) return core::fail(n.error());
-      return {};
-    });
-    EXPECT_TRUE(done) << done.error().to_string();
+  testing::HeldWriter held(store, [&](Transaction& txn) -> core::Result<void, StoreError> {
+    if (auto n = insert(txn, 0); !n) return core::fail(n.error());
+    return {};
   });
-  inside.get_future().wait();
   const auto before = sqlite->writer_counts();
 
   std::vector<std::future<core::Result<void, StoreError>>> outcomes;
@@ -134,8 +137,8 @@ TEST_F(SqliteStoreTest, QueuedTransactionsCommitTogetherYetFailAlone) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_EQ(sqlite->writer_counts().waiting, outcomes.size());
-  finish.set_value();
-  holder.join();
+  const auto& held_outcome = held.release();
+  EXPECT_TRUE(held_outcome) << held_outcome.error().to_string();
 
   std::vector<core::Result<void, StoreError>> got;
   for (auto& f : outcomes) got.push_back(f.get());
@@ -167,22 +170,11 @@ TEST_F(SqliteStoreTest, QueuedTransactionsCommitTogetherYetFailAlone) {
 // makes the batch run again with them, and the outcome is the same as if
 // each had been alone.
 TEST_F(SqliteStoreTest, ALaterBatchWithAFailureIsRunAgainBodyByBody) {
-  auto opened = open_store(StoreConfig{}, dir_);
-  ASSERT_TRUE(opened) << opened.error().to_string();
-  Store& store = **opened;
-  auto* sqlite = dynamic_cast<sqlite::SqliteStore*>(&store);
-  ASSERT_NE(sqlite, nullptr);
-  ASSERT_TRUE(store.exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
-  std::promise<void> inside;
-  std::promise<void> finish;
-  std::thread holder([&] {
-    (void)store.transaction([&](Transaction&) -> core::Result<void, StoreError> {
-      inside.set_value();
-      finish.get_future().wait();
-      return {};
-    });
-  });
-  inside.get_future().wait();
+  open_with_table();
+  if (HasFatalFailure()) return;
+  Store& store = *store_;
+  sqlite::SqliteStore* sqlite = sqlite_;
+  testing::HeldWriter held(store, [](Transaction&) -> core::Result<void, StoreError> { return {}; });
   constexpr int kWrites = 6;
   std::mutex mutex;
   std::condition_variable all_done;
@@ -208,8 +200,7 @@ TEST_F(SqliteStoreTest, ALaterBatchWithAFailureIsRunAgainBodyByBody) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_EQ(sqlite->writer_counts().waiting, static_cast<std::size_t>(kWrites));
-  finish.set_value();
-  holder.join();
+  held.release();
   {
     std::unique_lock lock(mutex);
     ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(5), [&] {
@@ -231,12 +222,10 @@ TEST_F(SqliteStoreTest, ALaterBatchWithAFailureIsRunAgainBodyByBody) {
 // A batch where every transaction fails commits nothing and leaves the
 // writer usable.
 TEST_F(SqliteStoreTest, ABatchOfFailuresCommitsNothing) {
-  auto opened = open_store(StoreConfig{}, dir_);
-  ASSERT_TRUE(opened) << opened.error().to_string();
-  Store& store = **opened;
-  auto* sqlite = dynamic_cast<sqlite::SqliteStore*>(&store);
-  ASSERT_NE(sqlite, nullptr);
-  ASSERT_TRUE(store.exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
+  open_with_table();
+  if (HasFatalFailure()) return;
+  Store& store = *store_;
+  sqlite::SqliteStore* sqlite = sqlite_;
   const auto before = sqlite->writer_counts();
   std::vector<std::thread> threads;
   std::atomic<int> failed{0};
