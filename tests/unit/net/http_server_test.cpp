@@ -221,3 +221,67 @@ TEST(HttpServerWorkers, ZeroMeansSixteenPerCore) {
   config.worker_threads = 3;
   EXPECT_EQ(net::worker_thread_count(config), 3U);
 }
+
+// Deferred handlers answer through a Reply: later and from another thread,
+// at once, computed on the connection's loop or on a worker; a Reply dropped
+// unanswered is a 500. The event loop (the only one) stays free meanwhile.
+TEST(HttpServerDeferred, AnswersComeFromAnyThreadAndNoneIsA500) {
+  core::IoPool pool(1);
+  core::MetricsRegistry metrics;
+  net::Router router;
+  std::vector<std::thread> answerers;
+  std::mutex answerers_mutex;
+  router.get("/ok", [](net::Request&) { return net::Response::text(200, "fine"); });
+  router.add_deferred(net::Method::get, "/later", [&](net::Request& request, net::Reply reply) {
+    std::lock_guard lock(answerers_mutex);
+    answerers.emplace_back([reply, path = request.path] {
+      std::this_thread::sleep_for(400ms);
+      reply.compute_on_connection([path] { return net::Response::text(200, "later " + path); });
+    });
+  });
+  router.add_deferred(net::Method::get, "/now", [](net::Request&, net::Reply reply) {
+    reply.send(net::Response::text(200, "now"));
+    reply.send(net::Response::text(500, "a second answer is ignored"));
+  });
+  router.add_deferred(net::Method::get, "/worker", [](net::Request&, net::Reply reply) {
+    reply.compute_on_worker([] { return net::Response::text(200, "from a worker"); });
+  });
+  router.add_deferred(net::Method::get, "/dropped", [](net::Request&, net::Reply) {});
+  net::HttpConfig config;
+  config.listeners = {{"http", "127.0.0.1:0", false, ""}};
+  config.access_log = false;
+  config.worker_threads = 2;
+  net::HttpServer server(pool, config, router, nullptr, metrics);
+  auto bound = server.start();
+  ASSERT_TRUE(bound.ok()) << bound.error();
+  const std::uint16_t port = bound->at(0).port;
+  pool.start();
+
+  auto get = [port](const std::string& path) {
+    return round_trip(port, "GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  };
+  auto later = std::async(std::launch::async, [&] { return get("/later"); });
+  std::this_thread::sleep_for(100ms);
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_NE(get("/ok").find("\r\n\r\nfine"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 300ms);  // not held up by /later
+  const std::string later_out = later.get();
+  EXPECT_EQ(later_out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << later_out;
+  EXPECT_NE(later_out.find("later /later"), std::string::npos) << later_out;
+
+  std::string now = get("/now");
+  EXPECT_EQ(now.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << now;
+  EXPECT_NE(now.find("\r\n\r\nnow"), std::string::npos) << now;
+  EXPECT_NE(get("/worker").find("from a worker"), std::string::npos);
+  std::string dropped = get("/dropped");
+  EXPECT_EQ(dropped.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << dropped;
+
+  // Keep-alive goes on after a deferred answer.
+  std::string two = round_trip(port, "GET /now HTTP/1.1\r\nHost: t\r\n\r\nGET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(two.find("\r\n\r\nnow"), std::string::npos) << two;
+  EXPECT_NE(two.find("\r\n\r\nfine"), std::string::npos) << two;
+
+  server.shutdown(2s);
+  pool.stop();
+  for (auto& t : answerers) t.join();
+}
