@@ -208,6 +208,9 @@ std::variant<net::Response, OAuthServer::PresentedRefresh> OAuthServer::presente
   presented.claims = std::move(claims).value();
   presented.proof.digest = core::sha256_hex(presented.text);
   presented.proof.signature_checked = false;
+  // The child is signed now, before the exchange, so the row written with it
+  // keeps its digest. A grace answer or a refusal leaves that signature
+  // unused; both are rare next to a rotation.
   if (parts_.config.rotate_refresh_tokens) {
     auto keys = parts_.keys.keys();
     auto child = sign_refresh_ahead(*keys, client.client_id, presented.claims.expires_at);
