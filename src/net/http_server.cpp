@@ -324,33 +324,39 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                     wants_keep_alive, started);
     }
     RouteMatch route = state_->router.match(req.method, req.path);
-    if (route.outcome == RouteOutcome::found && route.deferred != nullptr) {
-      req.params = std::move(route.params);
-      deferred_request_ = std::move(req);
-      auto reply = std::make_shared<SessionReply>(this->shared_from_this(), wants_keep_alive, started);
-      try {
-        (*route.deferred)(*deferred_request_, Reply(reply));
-      } catch (const std::exception& e) {
-        state_->log->error("handler for {} {} failed: {}", deferred_request_->method_text, deferred_request_->path,
-                           e.what());
-        reply->send(Response::problem(500, "Internal Server Error"));
-      }
-      return;
-    }
-    if (route.outcome != RouteOutcome::found || route.runs == Runs::on_event_loop || !state_->workers) {
+    const bool found = route.outcome == RouteOutcome::found;
+    const bool on_worker = found && route.runs == Runs::on_worker && state_->workers;
+    if (!found || (route.deferred == nullptr && !on_worker)) {
       Response res = respond(std::move(route), req);
       return answer(req, std::move(res), wants_keep_alive, started);
     }
-    // The worker answers; the write goes back to this connection's thread.
-    asio::post(*state_->workers, [self = this->shared_from_this(), route = std::move(route), req = std::move(req),
-                                  wants_keep_alive, started]() mutable {
-      Response res = self->respond(std::move(route), req);
-      auto& loop = self->stream_;
-      asio::post(loop.get_executor(), [self = std::move(self), req = std::move(req), res = std::move(res),
-                                        wants_keep_alive, started]() mutable {
-        self->answer(req, std::move(res), wants_keep_alive, started);
+    // Answered through a Reply: by a deferred handler, or by a worker; the
+    // request stays here until the answer is written.
+    deferred_request_ = std::move(req);
+    auto reply = std::make_shared<SessionReply>(this->shared_from_this(), wants_keep_alive, started);
+    if (route.deferred == nullptr) {
+      return reply->compute_on_worker([self = this->shared_from_this(), route = std::move(route)]() mutable {
+        return self->respond(std::move(route), *self->deferred_request_);
       });
-    });
+    }
+    deferred_request_->params = std::move(route.params);
+    try {
+      (*route.deferred)(*deferred_request_, Reply(reply));
+    } catch (...) {
+      log_failure("handler for " + deferred_request_->method_text + " " + deferred_request_->path);
+      reply->send(Response::problem(500, "Internal Server Error"));
+    }
+  }
+
+  // Logs the exception being handled; call it inside a catch block.
+  void log_failure(const std::string& what) const {
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      state_->log->error("{} failed: {}", what, e.what());
+    } catch (...) {
+      state_->log->error("{} failed with a non-standard exception", what);
+    }
   }
 
   // A deferred handler's way back to this connection. Answers are written on
@@ -382,10 +388,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     Response computed(const std::function<Response()>& work) const {
       try {
         return work();
-      } catch (const std::exception& e) {
-        session_->state_->log->error("deferred answer failed: {}", e.what());
       } catch (...) {
-        session_->state_->log->error("deferred answer failed with a non-standard exception");
+        session_->log_failure("deferred answer");
       }
       return Response::problem(500, "Internal Server Error");
     }
@@ -407,10 +411,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   Response respond(RouteMatch route, Request& req) const {
     try {
       return Router::respond(std::move(route), req);
-    } catch (const std::exception& e) {
-      state_->log->error("handler for {} {} failed: {}", req.method_text, req.path, e.what());
     } catch (...) {
-      state_->log->error("handler for {} {} failed with a non-standard exception", req.method_text, req.path);
+      log_failure("handler for " + req.method_text + " " + req.path);
     }
     return Response::problem(500, "Internal Server Error");
   }

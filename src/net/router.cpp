@@ -26,8 +26,13 @@ core::Result<std::vector<std::string>> split_path(std::string_view path) {
 }
 
 core::Result<void> Router::add(Method method, std::string_view pattern, Handler handler, Runs runs) {
+  return add_route(Route{method, std::string(pattern), {}, std::move(handler), runs, {}});
+}
+
+core::Result<void> Router::add_route(Route route) {
+  const std::string pattern_text = route.pattern;  // route is moved away below
+  const std::string_view pattern = pattern_text;
   if (pattern.empty() || pattern.front() != '/') return core::fail("pattern must start with '/': " + std::string(pattern));
-  Route route{method, std::string(pattern), {}, std::move(handler), runs, {}};
   bool dynamic = false;
   std::size_t start = 1;
   while (true) {
@@ -59,11 +64,8 @@ void Router::get(std::string_view pattern, Handler handler, Runs runs) {
 }
 
 void Router::add_deferred(Method method, std::string_view pattern, DeferredHandler handler) {
-  auto r = add(method, pattern, nullptr);
+  auto r = add_route(Route{method, std::string(pattern), {}, nullptr, Runs::on_event_loop, std::move(handler)});
   if (!r) throw std::invalid_argument(r.error());
-  Route& added = pattern.find('{') == std::string_view::npos ? static_routes_[std::string(pattern)].back()
-                                                               : dynamic_routes_.back();
-  added.deferred = std::move(handler);
 }
 
 void Router::post(std::string_view pattern, Handler handler, Runs runs) {

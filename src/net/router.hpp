@@ -61,6 +61,7 @@ class Router {
     Runs runs;
     DeferredHandler deferred;
   };
+  core::Result<void> add_route(Route route);
   static bool matches(const Route& route, const std::vector<std::string>& segments,
                       std::vector<PathParam>& params);
 

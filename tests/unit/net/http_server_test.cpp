@@ -247,6 +247,7 @@ TEST(HttpServerDeferred, AnswersComeFromAnyThreadAndNoneIsA500) {
     reply.compute_on_worker([] { return net::Response::text(200, "from a worker"); });
   });
   router.add_deferred(net::Method::get, "/dropped", [](net::Request&, net::Reply) {});
+  router.add_deferred(net::Method::get, "/throws", [](net::Request&, net::Reply) { throw 42; });
   net::HttpConfig config;
   config.listeners = {{"http", "127.0.0.1:0", false, ""}};
   config.access_log = false;
@@ -275,6 +276,8 @@ TEST(HttpServerDeferred, AnswersComeFromAnyThreadAndNoneIsA500) {
   EXPECT_NE(get("/worker").find("from a worker"), std::string::npos);
   std::string dropped = get("/dropped");
   EXPECT_EQ(dropped.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << dropped;
+  std::string thrown = get("/throws");
+  EXPECT_EQ(thrown.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << thrown;
 
   // Keep-alive goes on after a deferred answer.
   std::string two = round_trip(port, "GET /now HTTP/1.1\r\nHost: t\r\n\r\nGET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
