@@ -87,8 +87,9 @@ class OAuthServer {
   net::Response code_grant(const Client& client, const Form& form);
   net::Response refresh_grant(const Client& client, const Form& form);
   // The refresh grant in steps around the exchange: the presented token as
-  // far as it can be checked before (or the refusal); its signature, for a
-  // token the store keeps no digest of; the answer to the exchange.
+  // far as it can be checked before (or the refusal); for a token the store
+  // keeps no digest of, its signature and the exchange again; the answer to
+  // the exchange.
   struct PresentedRefresh {
     std::string text;
     RefreshClaims claims;  // read without the signature check: the exchange proves them
@@ -97,7 +98,7 @@ class OAuthServer {
     std::string child_text;
   };
   std::variant<net::Response, PresentedRefresh> presented_refresh_token(const Client& client, const Form& form);
-  std::optional<net::Response> check_signature(PresentedRefresh& presented);
+  net::Response refresh_checking_signature(const Client& client, const Form& form, PresentedRefresh& presented);
   net::Response refreshed(const Client& client, const Form& form, const PresentedRefresh& presented,
                           const core::Result<Exchange, store::StoreError>& exchange);
   net::Response client_credentials_grant(const Client& client, const Form& form);

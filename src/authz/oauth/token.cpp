@@ -74,11 +74,7 @@ void OAuthServer::token_deferred(net::Request& request, net::Reply reply) {
             // A token from before digests were kept: its signature is
             // checked and it is exchanged again, on a worker (that waits).
             return reply.compute_on_worker([this, accepted_request, presented]() mutable {
-              if (auto refusal = check_signature(presented)) return std::move(*refusal);
-              return refreshed(*accepted_request.client, accepted_request.form, presented,
-                               parts_.refresh_tokens.exchange(presented.claims.token_id,
-                                                              accepted_request.client->client_id, presented.proof,
-                                                              presented.child));
+              return refresh_checking_signature(*accepted_request.client, accepted_request.form, presented);
             });
           }
           reply.compute_on_connection([this, accepted_request, presented, exchange = std::move(exchange)] {
@@ -160,9 +156,7 @@ net::Response OAuthServer::refresh_grant(const Client& client, const Form& form)
   auto exchange = parts_.refresh_tokens.exchange(presented.claims.token_id, client.client_id, presented.proof,
                                                  presented.child);
   if (exchange && exchange->outcome == Exchange::Outcome::unverified) {
-    if (auto refusal = check_signature(presented)) return std::move(*refusal);
-    exchange = parts_.refresh_tokens.exchange(presented.claims.token_id, client.client_id, presented.proof,
-                                              presented.child);
+    return refresh_checking_signature(client, form, presented);
   }
   return refreshed(client, form, presented, exchange);
 }
@@ -221,14 +215,17 @@ std::variant<net::Response, OAuthServer::PresentedRefresh> OAuthServer::presente
   return presented;
 }
 
-std::optional<net::Response> OAuthServer::check_signature(PresentedRefresh& presented) {
+net::Response OAuthServer::refresh_checking_signature(const Client& client, const Form& form,
+                                                      PresentedRefresh& presented) {
   auto keys = parts_.keys.keys();
   if (!read_refresh_token(*keys, presented.text)) {
     metrics_->refused("invalid_grant").inc();
     return oauth_error("invalid_grant", "the refresh token is not valid");
   }
   presented.proof.signature_checked = true;
-  return std::nullopt;
+  return refreshed(client, form, presented,
+                   parts_.refresh_tokens.exchange(presented.claims.token_id, client.client_id, presented.proof,
+                                                  presented.child));
 }
 
 net::Response OAuthServer::refreshed(const Client& client, const Form& form, const PresentedRefresh& presented,
