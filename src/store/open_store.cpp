@@ -12,7 +12,7 @@ core::Result<std::unique_ptr<Store>, StoreError> open_store(const StoreConfig& c
                     ? postgres::PostgresStore::open(config.postgres_url, config.pool_size,
                                                     config.busy_timeout)
                     : sqlite::SqliteStore::open(data_dir / config.sqlite_path, config.pool_size,
-                                                config.busy_timeout);
+                                                config.busy_timeout, config.commit_delay);
   if (!opened) return opened;
   if (auto migrated = apply_migrations(**opened, known_migrations()); !migrated) {
     return core::fail(migrated.error());

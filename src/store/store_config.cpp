@@ -22,6 +22,8 @@ StoreConfig parse_store_config(core::ConfigTable& table) {
   config.pool_size = static_cast<int>(table.integer("pool_size", config.pool_size, 1, 64));
   config.busy_timeout = table.duration("busy_timeout", config.busy_timeout,
                                        std::chrono::milliseconds(0), std::chrono::minutes(10));
+  config.commit_delay = table.duration("commit_delay", config.commit_delay, std::chrono::milliseconds(0),
+                                       std::chrono::milliseconds(100));
 
   if (config.backend == Backend::postgres && config.postgres_url.empty()) {
     table.error("backend", "backend = \"postgres\" needs postgres_url (or the environment variable " +

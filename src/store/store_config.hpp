@@ -20,6 +20,9 @@ struct StoreConfig {
   int pool_size = 4;  // SQLite reader connections, or PostgreSQL connections
   // How long to wait for the SQLite write lock or a free PostgreSQL connection.
   std::chrono::milliseconds busy_timeout{5000};
+  // SQLite under load: how long a write may wait for others to share its
+  // commit (and its fsync). 0 commits as soon as the writer is free.
+  std::chrono::milliseconds commit_delay{2};
 };
 
 // Reads the [store] table and reports unknown keys (table.finish()).

@@ -56,6 +56,7 @@ struct SqliteStore::QueuedWrite {
   const TransactionBody* body;
   TransactionDone on_done;  // set for transaction_later(), whose bodies may run twice
   core::Result<void, StoreError> outcome;
+  std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
   std::condition_variable wake;
   bool taken = false;  // in a batch that is running: it must wait for the outcome
   bool done = false;
@@ -92,8 +93,11 @@ class SqliteStore::ReaderLease {
 
 SqliteStore::SqliteStore(std::unique_ptr<SqliteConnection> writer,
                          std::vector<std::unique_ptr<SqliteConnection>> readers,
-                         std::chrono::milliseconds busy_timeout)
-    : busy_timeout_(busy_timeout), writer_(std::move(writer)), idle_readers_(std::move(readers)) {
+                         std::chrono::milliseconds busy_timeout, std::chrono::milliseconds commit_delay)
+    : busy_timeout_(busy_timeout),
+      commit_delay_(commit_delay),
+      writer_(std::move(writer)),
+      idle_readers_(std::move(readers)) {
   writer_thread_ = std::thread([this] { write_batches(); });
 }
 
@@ -107,7 +111,8 @@ SqliteStore::~SqliteStore() {
 }
 
 core::Result<std::unique_ptr<Store>, StoreError> SqliteStore::open(
-    const std::filesystem::path& file, int readers, std::chrono::milliseconds busy_timeout) {
+    const std::filesystem::path& file, int readers, std::chrono::milliseconds busy_timeout,
+    std::chrono::milliseconds commit_delay) {
   std::error_code ec;
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
   if (ec) {
@@ -123,7 +128,7 @@ core::Result<std::unique_ptr<Store>, StoreError> SqliteStore::open(
     pool.push_back(std::move(*reader));
   }
   return std::unique_ptr<Store>(
-      new SqliteStore(std::move(*writer), std::move(pool), busy_timeout));
+      new SqliteStore(std::move(*writer), std::move(pool), busy_timeout, commit_delay));
 }
 
 core::Result<std::vector<Row>, StoreError> SqliteStore::query_on_writer(std::string_view sql,
@@ -207,6 +212,8 @@ void SqliteStore::write_batches() {
     std::unique_lock lock(writer_mutex_);
     work_queued_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
     if (queued_.empty()) return;  // stopping, and nothing left to write
+    gather_companions(lock);
+    if (queued_.empty()) continue;  // every write() in it gave up (busy_timeout) while the writer slept
     batch.clear();
     while (!queued_.empty() && batch.size() < kBatchLimit) {
       batch.push_back(queued_.front());
@@ -217,6 +224,7 @@ void SqliteStore::write_batches() {
     const bool committed = commit_together(batch);
     lock.lock();
     counts_.transactions += batch.size();
+    last_batch_size_ = batch.size();
     if (committed) ++counts_.commits;
     finished_later.clear();
     for (QueuedWrite* write : batch) {
@@ -236,6 +244,37 @@ void SqliteStore::write_batches() {
         // A callback that throws must not stop the writer; it has its outcome.
       }
     }
+  }
+}
+
+void SqliteStore::gather_companions(std::unique_lock<std::mutex>& lock) {
+  // Only transaction_later() writes wait: their callers hold no thread
+  // meanwhile, while a write() caller's thread would be held. And only once
+  // writes come in groups (the last batch carried more than one): a lone
+  // write has nobody to share its commit with. Then each commit with its
+  // fsync costs far more than one more write's statements, so waiting a
+  // little trades a bounded latency for fewer commits.
+  if (commit_delay_.count() == 0 || last_batch_size_ < 2 || stopping_ || queued_.size() >= kBatchLimit ||
+      !queued_.front()->on_done) {
+    return;
+  }
+  const auto until = queued_.front()->queued_at + commit_delay_;
+  // In steps of half the delay: a step that brings no new write means the
+  // writers are all waiting for this commit (a few clients, each waiting for
+  // its answer), and waiting on would only slow them down. (Quarter steps
+  // ended the wait too early under the refresh bench: its writes come in
+  // bursts as the answers of the last commit go out.) Sleeping, not waiting on
+  // work_queued_, so the writes arriving meanwhile find no waiter to wake
+  // and save a system call each.
+  const auto step = std::chrono::duration_cast<std::chrono::microseconds>(commit_delay_) / 2;
+  for (std::size_t seen = queued_.size(); !stopping_ && queued_.size() < kBatchLimit;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= until) return;
+    lock.unlock();
+    std::this_thread::sleep_until(std::min<std::chrono::steady_clock::time_point>(until, now + step));
+    lock.lock();
+    if (queued_.size() <= seen) return;
+    seen = queued_.size();
   }
 }
 

@@ -20,7 +20,8 @@ class SqliteStore final : public Store {
  public:
   static core::Result<std::unique_ptr<Store>, StoreError> open(const std::filesystem::path& file,
                                                                int readers,
-                                                               std::chrono::milliseconds busy_timeout);
+                                                               std::chrono::milliseconds busy_timeout,
+                                                               std::chrono::milliseconds commit_delay = {});
   ~SqliteStore() override;
 
   Backend backend() const override { return Backend::sqlite; }
@@ -49,7 +50,7 @@ class SqliteStore final : public Store {
 
   SqliteStore(std::unique_ptr<SqliteConnection> writer,
               std::vector<std::unique_ptr<SqliteConnection>> readers,
-              std::chrono::milliseconds busy_timeout);
+              std::chrono::milliseconds busy_timeout, std::chrono::milliseconds commit_delay);
 
   core::Result<std::vector<Row>, StoreError> query_on_writer(std::string_view sql,
                                                              const Params& params);
@@ -58,11 +59,16 @@ class SqliteStore final : public Store {
   core::Result<void, StoreError> write(const TransactionBody& body);
   // The writer thread: takes what is queued, commits it, tells the callers.
   void write_batches();
+  // Under load, lets queued transaction_later() writes wait for companions,
+  // up to commit_delay_ after the oldest and while more keep arriving, so
+  // that one commit carries them all. Called and returns with `lock` held.
+  void gather_companions(std::unique_lock<std::mutex>& lock);
   // Runs the bodies in one SQLite transaction, each in its own savepoint,
   // and sets every write's outcome. True when it committed.
   bool commit_together(const std::vector<QueuedWrite*>& batch);
 
   std::chrono::milliseconds busy_timeout_;
+  std::chrono::milliseconds commit_delay_;
   // Transactions waiting for the writer thread, which takes all of them (up
   // to a limit) as one batch each time it finishes the previous one. Callers
   // of write() sleep on their own condition variable until theirs is done;
@@ -72,6 +78,7 @@ class SqliteStore final : public Store {
   std::deque<QueuedWrite*> queued_;
   bool stopping_ = false;
   WriterCounts counts_;
+  std::size_t last_batch_size_ = 0;
   std::unique_ptr<SqliteConnection> writer_;
   std::thread writer_thread_;
   std::mutex readers_mutex_;

@@ -295,6 +295,99 @@ TEST_F(SqliteStoreTest, AWriteFromALaterCallbackIsRefusedAtOnce) {
   EXPECT_EQ(refused.error().kind, Kind::invalid);
 }
 
+// commit_delay: once writes come in groups, a transaction_later() write
+// waits for others to share its commit, for as long as more keep arriving
+// and at most commit_delay; a lone write, and a write() caller, never wait.
+TEST_F(SqliteStoreTest, UnderLoadLaterWritesWaitForCompanions) {
+  using namespace std::chrono_literals;
+  constexpr auto kDelay = 1200ms;  // waits in steps of half: 600 ms
+  StoreConfig config;
+  config.commit_delay = kDelay;
+  auto opened = open_store(config, dir_);
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  Store& store = **opened;
+  auto* sqlite = dynamic_cast<sqlite::SqliteStore*>(&store);
+  ASSERT_NE(sqlite, nullptr);
+  auto timed_insert = [&](std::int64_t id) {
+    const auto start = std::chrono::steady_clock::now();
+    auto n = store.exec("INSERT INTO t (id) VALUES (?)", {id});
+    EXPECT_TRUE(n) << n.error().to_string();
+    return std::chrono::steady_clock::now() - start;
+  };
+  ASSERT_TRUE(store.exec("CREATE TABLE t (id BIGINT PRIMARY KEY)"));
+  EXPECT_LT(timed_insert(1), 150ms) << "a lone write on an idle store must not wait";
+
+  std::mutex mutex;
+  std::condition_variable done_changed;
+  int done = 0, failed = 0;
+  std::chrono::steady_clock::time_point last_done;
+  auto later_insert = [&](std::int64_t id) {
+    store.transaction_later(
+        [id](Transaction& txn) -> core::Result<void, StoreError> {
+          auto n = txn.exec("INSERT INTO t (id) VALUES (?)", {id});
+          if (!n) return core::fail(n.error());
+          return {};
+        },
+        [&](core::Result<void, StoreError> outcome) {
+          std::lock_guard lock(mutex);
+          ++done;
+          if (!outcome) ++failed;
+          last_done = std::chrono::steady_clock::now();
+          done_changed.notify_all();
+        });
+  };
+  auto wait_for_done = [&](int count) {
+    std::unique_lock lock(mutex);
+    return done_changed.wait_for(lock, 10s, [&] { return done >= count; });
+  };
+  // Two writes queued behind a busy writer make a batch of two: load.
+  auto make_a_group = [&](std::int64_t first_id, int done_before) {
+    {
+      testing::HeldWriter held(store, [](Transaction&) -> core::Result<void, StoreError> { return {}; });
+      later_insert(first_id);
+      later_insert(first_id + 1);
+      while (sqlite->writer_counts().waiting < 2) std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_TRUE(wait_for_done(done_before + 2));
+  };
+  make_a_group(10, 0);
+  if (HasFatalFailure()) return;
+
+  // Five writes arriving 60 ms apart share one commit, made after the last.
+  auto before = sqlite->writer_counts();
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    later_insert(20 + i);
+    std::this_thread::sleep_for(60ms);
+  }
+  ASSERT_TRUE(wait_for_done(7));
+  EXPECT_GE(last_done - start, 240ms);
+  EXPECT_LT(last_done - start, kDelay + 5s);
+  auto after = sqlite->writer_counts();
+  EXPECT_EQ(after.transactions - before.transactions, 5u);
+  EXPECT_EQ(after.commits - before.commits, 1u);
+
+  // A write() caller is not held while writes come in groups.
+  EXPECT_LT(timed_insert(30), 150ms);
+  make_a_group(40, 7);
+  if (HasFatalFailure()) return;
+  EXPECT_LT(timed_insert(31), 150ms);
+
+  // Writes that stop coming (clients waiting for their answers) end the
+  // wait after one step, not after the whole delay.
+  make_a_group(50, 9);
+  if (HasFatalFailure()) return;
+  start = std::chrono::steady_clock::now();
+  later_insert(60);
+  ASSERT_TRUE(wait_for_done(12));
+  EXPECT_LT(last_done - start, kDelay - 300ms);
+  EXPECT_EQ(failed, 0);
+
+  auto count = store.query("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(count) << count.error().to_string();
+  EXPECT_EQ(*(*count)[0].get<std::int64_t>(0), 15);
+}
+
 TEST_F(SqliteStoreTest, UnopenableFileIsUnavailable) {
   // The data "directory" is a regular file, so nothing can be created in it.
   const auto file = dir_ / "plain-file";
