@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <sodium.h>
 
@@ -81,6 +82,22 @@ core::Result<std::string> public_key_hash(EVP_PKEY* pkey) {
   return hash;
 }
 
+const EVP_MD* sha256() {
+  // Fetched once: an implicit fetch for every digest costs a look-up under a lock.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+core::Result<std::shared_ptr<void>> rs256_template(EVP_PKEY* pkey) {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr);
+  std::shared_ptr<void> owned(ctx, [](void* p) { EVP_PKEY_CTX_free(static_cast<EVP_PKEY_CTX*>(p)); });
+  if (ctx == nullptr || sha256() == nullptr || EVP_PKEY_sign_init(ctx) != 1 ||
+      EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 || EVP_PKEY_CTX_set_signature_md(ctx, sha256()) != 1) {
+    return core::fail(openssl_error("cannot set up RS256 signing"));
+  }
+  return owned;
+}
+
 // The cjose form of an RSA private key, built once from its CRT parameters.
 core::Result<std::shared_ptr<void>> cjose_rsa_key(const EVP_PKEY* pkey) {
   static const char* const kNames[] = {
@@ -126,6 +143,8 @@ core::Result<SigningKey> SigningKey::adopt(std::string_view issuer_id, void* own
   if (!hash) return core::fail(hash.error());
   auto jwk = cjose_rsa_key(raw);
   if (!jwk) return core::fail(jwk.error());
+  auto signing = rs256_template(raw);
+  if (!signing) return core::fail(signing.error());
 
   SigningKey key;
   key.hash_ = std::move(hash).value();
@@ -133,7 +152,29 @@ core::Result<SigningKey> SigningKey::adopt(std::string_view issuer_id, void* own
   key.kid_.append(issuer_id).append(1, ':').append(key.hash_);
   key.jwk_ = std::move(jwk).value();
   key.pkey_ = std::move(pkey);
+  key.rs256_template_ = std::move(signing).value();
   return key;
+}
+
+core::Result<std::string> SigningKey::sign_rs256(std::string_view signing_input) const {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_length = 0;
+  if (EVP_Digest(signing_input.data(), signing_input.size(), digest, &digest_length, sha256(), nullptr) != 1) {
+    return core::fail(openssl_error("cannot hash the signing input"));
+  }
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+      EVP_PKEY_CTX_dup(static_cast<EVP_PKEY_CTX*>(rs256_template_.get())), &EVP_PKEY_CTX_free);
+  std::size_t length = 0;
+  if (!ctx || EVP_PKEY_sign(ctx.get(), nullptr, &length, digest, digest_length) != 1) {
+    return core::fail(openssl_error("cannot sign"));
+  }
+  std::string signature(length, '\0');
+  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, digest, digest_length) !=
+      1) {
+    return core::fail(openssl_error("cannot sign"));
+  }
+  signature.resize(length);
+  return signature;
 }
 
 core::Result<SigningKey> SigningKey::generate(std::string_view issuer_id) {

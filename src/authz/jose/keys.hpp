@@ -28,9 +28,12 @@ class SigningKey {
   // {"kty":"RSA","use":"sig","alg":"RS256","kid","n","e"}: what JWKS publishes.
   nlohmann::json public_jwk() const;
 
-  // The cjose key (cjose_jwk_t*), for the token code; shared, never null.
-  // Created once with the key and only read afterwards, so any number of
-  // threads may sign with it at once.
+  // RS256 (RFC 7518 §3.3): the RSASSA-PKCS1-v1_5 signature with SHA-256 of
+  // `signing_input`. Any number of threads may sign with one key at once.
+  core::Result<std::string> sign_rs256(std::string_view signing_input) const;
+
+  // The cjose key (cjose_jwk_t*), for the token code that reads tokens;
+  // shared, never null, only read after it is created.
   const std::shared_ptr<void>& native() const { return jwk_; }
 
  private:
@@ -41,6 +44,9 @@ class SigningKey {
   std::string hash_;
   std::shared_ptr<void> jwk_;   // cjose_jwk_t
   std::shared_ptr<void> pkey_;  // EVP_PKEY: the same key, for PEM and the public JWK
+  // EVP_PKEY_CTX of pkey_ set up for RS256 once; each signature works on a
+  // copy, so the set-up is not repeated and threads never share a context.
+  std::shared_ptr<void> rs256_template_;
 };
 
 class EncryptionKey {

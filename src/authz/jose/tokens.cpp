@@ -2,7 +2,10 @@
 
 #include <cjose/cjose.h>
 #include <jansson.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <array>
 #include <cstring>
@@ -11,14 +14,18 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "core/json_writer.hpp"
 #include "core/random_token.hpp"
 
+// Minting is OpenSSL directly: the header, base64url and the compact form
+// are a few appends, which cjose would build through a JSON library and
+// several copies for every token. Reading goes through cjose.
+//
 // Thread safety: a KeySet and its keys are immutable once built, and cjose
-// only reads a cjose_jwk_t while signing, verifying, encrypting or
-// decrypting (it neither retains nor caches anything in it; the RSA object
-// inside guards its own Montgomery and blinding caches with locks). Every
-// call below builds and releases its own cjose_jws_t / cjose_jwe_t and
-// header, so any number of threads may mint and read with one KeySet.
+// only reads a cjose_jwk_t while verifying or decrypting (it neither retains
+// nor caches anything in it; the RSA object inside guards its own Montgomery
+// and blinding caches with locks). Every call below builds and releases its
+// own contexts, so any number of threads may mint and read with one KeySet.
 
 namespace ucedge::authz {
 
@@ -36,28 +43,15 @@ struct JwsRelease {
 struct JweRelease {
   void operator()(cjose_jwe_t* jwe) const { cjose_jwe_release(jwe); }
 };
-struct HeaderRelease {
-  void operator()(cjose_header_t* header) const { cjose_header_release(header); }
-};
 struct CjoseFree {
   void operator()(void* p) const { cjose_get_dealloc()(p); }
 };
 using JwsPtr = std::unique_ptr<cjose_jws_t, JwsRelease>;
 using JwePtr = std::unique_ptr<cjose_jwe_t, JweRelease>;
-using HeaderPtr = std::unique_ptr<cjose_header_t, HeaderRelease>;
 using CjoseBuffer = std::unique_ptr<std::uint8_t, CjoseFree>;
-using CjoseText = std::unique_ptr<char, CjoseFree>;
 
 const cjose_jwk_t* jwk_of(const std::shared_ptr<void>& native) {
   return static_cast<const cjose_jwk_t*>(native.get());
-}
-
-std::string cjose_error(std::string_view what, const cjose_err& err) {
-  ERR_clear_error();  // cjose leaves OpenSSL's queue as it found it on failure
-  std::string message(what);
-  message += ": ";
-  message += err.message != nullptr ? err.message : "unknown cjose error";
-  return message;
 }
 
 // The base64url alphabet (RFC 4648 §5) as a table: every token byte is looked up.
@@ -92,111 +86,108 @@ bool split_compact(std::string_view text, std::span<std::string_view> parts) {
   return true;
 }
 
-// --- writing claims ---------------------------------------------------------
+// --- writing tokens ----------------------------------------------------------
 
-// Appends `text` as a JSON string (RFC 8259 §7). False when it is not UTF-8,
-// which JSON cannot carry.
-bool append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      if (c == '"' || c == '\\') {
-        out.push_back('\\');
-        out.push_back(static_cast<char>(c));
-      } else if (c < 0x20) {
-        out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xf]);
-      } else {
-        out.push_back(static_cast<char>(c));
-      }
-      ++p;
-      continue;
-    }
-    // A multi-byte sequence: the shortest form only, no surrogates, at most U+10FFFF.
-    std::size_t length = 0;
-    std::uint32_t min = 0, code = 0;
-    if ((c & 0xe0) == 0xc0) length = 2, min = 0x80, code = c & 0x1f;
-    else if ((c & 0xf0) == 0xe0) length = 3, min = 0x800, code = c & 0x0f;
-    else if ((c & 0xf8) == 0xf0) length = 4, min = 0x10000, code = c & 0x07;
-    else return false;
-    if (static_cast<std::size_t>(end - p) < length) return false;
-    for (std::size_t i = 1; i < length; ++i) {
-      if ((p[i] & 0xc0) != 0x80) return false;
-      code = (code << 6) | (p[i] & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    out.append(reinterpret_cast<const char*>(p), length);
-    p += length;
-  }
-  out.push_back('"');
-  return true;
+// A JOSE header with the members in the order given.
+core::Result<std::string> header_json(std::initializer_list<std::pair<std::string_view, std::string_view>> members) {
+  core::JsonObjectWriter header(160);
+  for (const auto& [name, value] : members) header.text(name, value);
+  return std::move(header).finish();
 }
 
-// A JSON object written member by member, in the order given.
-class ClaimWriter {
- public:
-  explicit ClaimWriter(std::size_t expected) {
-    out_.reserve(expected);
-    out_.push_back('{');
-  }
-  void text(std::string_view name, std::string_view value) {
-    begin(name);
-    if (!append_json_string(out_, value)) bad_ = name;
-  }
-  void number(std::string_view name, std::int64_t value) {
-    begin(name);
-    out_.append(std::to_string(value));
-  }
-  core::Result<std::string> finish() && {
-    if (!bad_.empty()) return core::fail("the claim \"" + std::string(bad_) + "\" is not UTF-8");
-    out_.push_back('}');
-    return std::move(out_);
-  }
-
- private:
-  void begin(std::string_view name) {
-    if (out_.size() > 1) out_.push_back(',');
-    out_.push_back('"');
-    out_.append(name);  // our own ASCII names: nothing to escape
-    out_.append("\":");
-  }
-
-  std::string out_;
-  std::string_view bad_;
-};
-
-HeaderPtr make_header(std::initializer_list<std::pair<const char*, std::string_view>> members, cjose_err& err) {
-  HeaderPtr header(cjose_header_new(&err));
-  if (!header) return nullptr;
-  std::string value;
-  for (const auto& [name, text] : members) {
-    value.assign(text);  // cjose wants NUL-terminated values
-    if (!cjose_header_set(header.get(), name, value.c_str(), &err)) return nullptr;
-  }
-  return header;
-}
-
-// A compact JWS, RS256, header {"alg","typ","kid"} in the order of seed 001.
+// A compact JWS (RFC 7515 §7.1), RS256, header {"alg","typ","kid"} in the
+// order of seed 001.
 core::Result<std::string> sign(const SigningKey& key, std::string_view payload) {
-  cjose_err err{};
-  HeaderPtr header = make_header({{"alg", kSigningAlg}, {"typ", "JWT"}, {"kid", key.kid()}}, err);
-  if (!header) return core::fail(cjose_error("cannot build the JWS header", err));
-  JwsPtr jws(cjose_jws_sign(jwk_of(key.native()), header.get(), reinterpret_cast<const std::uint8_t*>(payload.data()),
-                            payload.size(), &err));
-  if (!jws) return core::fail(cjose_error("cannot sign", err));
-  const char* compact = nullptr;
-  if (!cjose_jws_export(jws.get(), &compact, &err)) return core::fail(cjose_error("cannot serialize the JWS", err));
-  std::string token(compact);
+  auto header = header_json({{"alg", kSigningAlg}, {"typ", "JWT"}, {"kid", key.kid()}});
+  if (!header) return core::fail(header.error());
+  std::string token = core::base64url_encode(*header);
+  token.push_back('.');
+  token.append(core::base64url_encode(payload));
+  auto signature = key.sign_rs256(token);
+  if (!signature) return core::fail(signature.error());
+  token.push_back('.');
+  token.append(core::base64url_encode(*signature));
   if (token.size() > kMaxTokenBytes) {
     return core::fail("the token would be " + std::to_string(token.size()) + " bytes, more than " +
                       std::to_string(kMaxTokenBytes));
   }
   return token;
+}
+
+const EVP_CIPHER* aes_128_cbc() {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr);
+  return cipher;
+}
+
+EVP_MAC* hmac() {
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  return mac;
+}
+
+// A compact JWE (RFC 7516 §7.1) with "alg":"dir" and "enc":"A128CBC-HS256",
+// as RFC 7518 §5.2.2.1 and §5.2.3 build it: the key's first 16 bytes are the
+// MAC key and the last 16 the AES key; the ciphertext is AES-128-CBC with
+// PKCS#7 padding under a random IV; the tag is the first half of HMAC-SHA-256
+// over the protected header as sent (the AAD), the IV, the ciphertext and the
+// AAD's length in bits as 64-bit big-endian. "dir" sends no encrypted key.
+// Header members in the order of seed 001.
+core::Result<std::string> encrypt(const EncryptionKey& key, std::string_view plaintext) {
+  static_assert(EncryptionKey::kBytes == 32);
+  const auto* key_bytes = reinterpret_cast<const unsigned char*>(key.raw().data());
+  const unsigned char* mac_key = key_bytes;
+  const unsigned char* aes_key = key_bytes + 16;
+  auto failed = [](std::string_view what) {
+    ERR_clear_error();
+    return core::fail(std::string(what));
+  };
+
+  auto header = header_json({{"alg", kKeyAlg}, {"cty", "JWT"}, {"enc", kContentEnc}, {"kid", key.kid()}});
+  if (!header) return core::fail(header.error());
+  const std::string aad = core::base64url_encode(*header);
+  unsigned char iv[16];
+  if (RAND_bytes(iv, sizeof iv) != 1) return failed("cannot draw a JWE initialization vector");
+
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> cipher(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  std::string ciphertext(plaintext.size() + 16, '\0');  // PKCS#7 adds 1 to 16 bytes
+  int written = 0, last = 0;
+  auto* out = reinterpret_cast<unsigned char*>(ciphertext.data());
+  if (!cipher || aes_128_cbc() == nullptr ||
+      EVP_EncryptInit_ex2(cipher.get(), aes_128_cbc(), aes_key, iv, nullptr) != 1 ||
+      plaintext.size() > static_cast<std::size_t>(std::numeric_limits<int>::max() - 16) ||
+      EVP_EncryptUpdate(cipher.get(), out, &written, reinterpret_cast<const unsigned char*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(cipher.get(), out + written, &last) != 1) {
+    return failed("cannot encrypt");
+  }
+  ciphertext.resize(static_cast<std::size_t>(written + last));
+
+  unsigned char aad_bits[8];
+  const std::uint64_t bits = static_cast<std::uint64_t>(aad.size()) * 8;
+  for (int i = 0; i < 8; ++i) aad_bits[i] = static_cast<unsigned char>(bits >> (56 - 8 * i));
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> mac(
+      hmac() != nullptr ? EVP_MAC_CTX_new(hmac()) : nullptr, &EVP_MAC_CTX_free);
+  char digest_name[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                               OSSL_PARAM_construct_end()};
+  unsigned char full_tag[32];
+  std::size_t tag_length = 0;
+  if (!mac || EVP_MAC_init(mac.get(), mac_key, 16, params) != 1 ||
+      EVP_MAC_update(mac.get(), reinterpret_cast<const unsigned char*>(aad.data()), aad.size()) != 1 ||
+      EVP_MAC_update(mac.get(), iv, sizeof iv) != 1 ||
+      EVP_MAC_update(mac.get(), out, ciphertext.size()) != 1 ||
+      EVP_MAC_update(mac.get(), aad_bits, sizeof aad_bits) != 1 ||
+      EVP_MAC_final(mac.get(), full_tag, &tag_length, sizeof full_tag) != 1 || tag_length != sizeof full_tag) {
+    return failed("cannot compute the JWE tag");
+  }
+
+  std::string compact = aad;
+  compact.append("..");
+  compact.append(core::base64url_encode({reinterpret_cast<const char*>(iv), sizeof iv}));
+  compact.push_back('.');
+  compact.append(core::base64url_encode(ciphertext));
+  compact.push_back('.');
+  compact.append(core::base64url_encode({reinterpret_cast<const char*>(full_tag), 16}));
+  return compact;
 }
 
 // --- reading claims ---------------------------------------------------------
@@ -466,7 +457,7 @@ const EncryptionKey* KeySet::find_decrypting(std::string_view kid) const {
 
 core::Result<std::string> mint_access_token(const KeySet& keys, const AccessClaims& claims) {
   if (!keys.signing || !keys.encryption) return core::fail(std::string("no signing or encryption key"));
-  ClaimWriter writer(160 + claims.issuer.size() + claims.subject.size() + claims.client_id.size() +
+  core::JsonObjectWriter writer(160 + claims.issuer.size() + claims.subject.size() + claims.client_id.size() +
                      claims.scope.size() + claims.token_id.size() + claims.family_id.size());
   writer.text("iss", claims.issuer);
   writer.text("sub", claims.subject);
@@ -480,29 +471,20 @@ core::Result<std::string> mint_access_token(const KeySet& keys, const AccessClai
   auto plaintext = std::move(writer).finish();
   if (!plaintext) return core::fail(plaintext.error());
 
-  cjose_err err{};
-  const EncryptionKey& enc = *keys.encryption;
-  // Header members in the order of seed 001.
-  HeaderPtr header = make_header({{"alg", kKeyAlg}, {"cty", "JWT"}, {"enc", kContentEnc}, {"kid", enc.kid()}}, err);
-  if (!header) return core::fail(cjose_error("cannot build the JWE header", err));
-  JwePtr jwe(cjose_jwe_encrypt(jwk_of(enc.native()), header.get(),
-                               reinterpret_cast<const std::uint8_t*>(plaintext->data()), plaintext->size(), &err));
-  if (!jwe) return core::fail(cjose_error("cannot encrypt", err));
-  CjoseText compact(cjose_jwe_export(jwe.get(), &err));
-  if (!compact) return core::fail(cjose_error("cannot serialize the JWE", err));
+  auto compact = encrypt(*keys.encryption, *plaintext);
+  if (!compact) return core::fail(compact.error());
 
   // The JWE compact form is base64url and dots: nothing in it needs escaping.
-  const std::size_t compact_len = std::strlen(compact.get());
   std::string payload;
-  payload.reserve(kPrivateOpen.size() + compact_len + kPrivateClose.size());
-  payload.append(kPrivateOpen).append(compact.get(), compact_len).append(kPrivateClose);
+  payload.reserve(kPrivateOpen.size() + compact->size() + kPrivateClose.size());
+  payload.append(kPrivateOpen).append(*compact).append(kPrivateClose);
   return sign(*keys.signing, payload);
 }
 
 core::Result<std::string> mint_refresh_token(const KeySet& keys, const RefreshClaims& claims) {
   if (!keys.signing) return core::fail(std::string("no signing key"));
   // Seed 001's order, which also makes the token a function of its claims.
-  ClaimWriter writer(96 + claims.issuer.size() + claims.token_type.size() + claims.token_id.size() +
+  core::JsonObjectWriter writer(96 + claims.issuer.size() + claims.token_type.size() + claims.token_id.size() +
                      claims.client_id.size());
   writer.number("exp", claims.expires_at);
   writer.text("iss", claims.issuer);

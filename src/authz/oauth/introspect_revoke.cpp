@@ -1,9 +1,9 @@
 // /oauth2/introspect (RFC 7662) and /oauth2/revoke (RFC 7009).
-#include <nlohmann/json.hpp>
 
 #include "authz/jose/tokens.hpp"
 #include "authz/oauth/oauth_error.hpp"
 #include "authz/oauth/oauth_internal.hpp"
+#include "core/json_writer.hpp"
 
 namespace ucedge::authz {
 
@@ -30,6 +30,12 @@ net::Response OAuthServer::introspect(net::Request& request) {
     metrics_->introspections_inactive->inc();
     return no_store_json(200, kInactive);
   };
+  auto active = [this](core::JsonObjectWriter&& answer) {
+    auto json = std::move(answer).finish();
+    if (!json) return oauth_error("server_error", "cannot write the introspection answer", 500);
+    metrics_->introspections_active->inc();
+    return no_store_json(200, std::move(*json));
+  };
 
   // The hint only decides which kind is tried first (§2.1).
   const bool refresh_first = form->get_or("token_type_hint") == "refresh_token";
@@ -42,18 +48,18 @@ net::Response OAuthServer::introspect(net::Request& request) {
           claims->issued_at > current + tolerance || parts_.revocations.revoked(*claims)) {
         return inactive();
       }
-      nlohmann::json answer = {{"active", true},
-                               {"token_type", "Bearer"},
-                               {"client_id", claims->client_id},
-                               {"sub", claims->subject},
-                               {"exp", claims->expires_at},
-                               {"iat", claims->issued_at},
-                               {"iss", claims->issuer},
-                               {"jti", claims->token_id}};
-      if (!claims->scope.empty()) answer["scope"] = claims->scope;
-      if (claims->token_type == "user") answer["username"] = claims->subject;
-      metrics_->introspections_active->inc();
-      return no_store_json(200, answer.dump());
+      core::JsonObjectWriter answer(320);
+      answer.boolean("active", true)
+          .text("token_type", "Bearer")
+          .text("client_id", claims->client_id)
+          .text("sub", claims->subject)
+          .number("exp", claims->expires_at)
+          .number("iat", claims->issued_at)
+          .text("iss", claims->issuer)
+          .text("jti", claims->token_id);
+      if (!claims->scope.empty()) answer.text("scope", claims->scope);
+      if (claims->token_type == "user") answer.text("username", claims->subject);
+      return active(std::move(answer));
     }
     auto claims = read_refresh_token(*keys, *token);
     if (!claims) continue;
@@ -62,13 +68,17 @@ net::Response OAuthServer::introspect(net::Request& request) {
     if (!record) return oauth_error("temporarily_unavailable", "the store did not answer", 503);
     if (!record->has_value() || (*record)->state != RefreshState::active) return inactive();
     const RefreshRecord& r = **record;
-    nlohmann::json answer = {{"active", true},          {"token_type", "refresh_token"},
-                             {"client_id", r.clientid}, {"sub", r.userid},
-                             {"username", r.userid},    {"exp", r.validity},
-                             {"iat", r.issued_at},      {"iss", claims->issuer}};
-    if (!r.scope.empty()) answer["scope"] = r.scope;
-    metrics_->introspections_active->inc();
-    return no_store_json(200, answer.dump());
+    core::JsonObjectWriter answer(320);
+    answer.boolean("active", true)
+        .text("token_type", "refresh_token")
+        .text("client_id", r.clientid)
+        .text("sub", r.userid)
+        .text("username", r.userid)
+        .number("exp", r.validity)
+        .number("iat", r.issued_at)
+        .text("iss", claims->issuer);
+    if (!r.scope.empty()) answer.text("scope", r.scope);
+    return active(std::move(answer));
   }
   return inactive();
 }

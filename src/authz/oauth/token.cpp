@@ -1,10 +1,10 @@
 // /oauth2/token (RFC 6749 §3.2): the authorization_code (§4.1.3, with PKCE,
 // RFC 7636 §4.6), refresh_token (§6) and client_credentials (§4.4) grants.
-#include <nlohmann/json.hpp>
 
 #include "authz/jose/tokens.hpp"
 #include "authz/oauth/oauth_error.hpp"
 #include "authz/oauth/oauth_internal.hpp"
+#include "core/json_writer.hpp"
 #include "core/random_token.hpp"
 
 namespace ucedge::authz {
@@ -296,12 +296,13 @@ net::Response OAuthServer::issue(const Client& client, std::string_view subject,
   auto access_token = mint_access_token(*keys, access);
   if (!access_token) return oauth_error("server_error", "cannot sign the access token", 500);
 
-  nlohmann::json body = {{"access_token", *access_token},
-                         {"token_type", "Bearer"},
-                         {"expires_in", parts_.config.access_token_lifetime.count()}};
-  if (!scope.empty()) body["scope"] = scope;
+  core::JsonObjectWriter body(access_token->size() + 640);
+  body.text("access_token", *access_token)
+      .text("token_type", "Bearer")
+      .number("expires_in", parts_.config.access_token_lifetime.count());
+  if (!scope.empty()) body.text("scope", scope);
   if (refresh && refresh_text) {
-    body["refresh_token"] = std::move(*refresh_text);
+    body.text("refresh_token", *refresh_text);
   } else if (refresh) {
     RefreshClaims claims;
     claims.issuer = parts_.keys.issuer_id();
@@ -310,9 +311,11 @@ net::Response OAuthServer::issue(const Client& client, std::string_view subject,
     claims.expires_at = refresh->validity;
     auto refresh_token = mint_refresh_token(*keys, claims);
     if (!refresh_token) return oauth_error("server_error", "cannot sign the refresh token", 500);
-    body["refresh_token"] = *refresh_token;
+    body.text("refresh_token", *refresh_token);
   }
-  return no_store_json(200, body.dump());
+  auto json = std::move(body).finish();
+  if (!json) return oauth_error("server_error", "cannot write the token answer", 500);
+  return no_store_json(200, std::move(*json));
 }
 
 }  // namespace ucedge::authz
