@@ -66,20 +66,25 @@ Method method_from_string(std::string_view text) {
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      int hi = hex_value(text[i + 1]);
-      int lo = hex_value(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    // What needs no decoding (all of a token, usually) is copied a run at a time.
+    std::size_t plain = i;
+    while (plain < text.size() && text[plain] != '%' && !(plus_is_space && text[plain] == '+')) ++plain;
+    out.append(text.substr(i, plain - i));
+    if (plain == text.size()) break;
+    i = plain;
+    if (text[i] == '+') {
       out += ' ';
-    } else {
-      out += c;
+      ++i;
+      continue;
     }
+    if (i + 2 >= text.size()) return std::nullopt;
+    int hi = hex_value(text[i + 1]);
+    int lo = hex_value(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 3;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "authz/oauth/form.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 #include "net/http.hpp"
 
@@ -14,6 +15,14 @@ namespace {
 bool is_text(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
+    // Tokens are long and ASCII: eight bytes at a time while they are
+    // ASCII without NUL (no high bit set, no zero byte).
+    constexpr std::uint64_t kOnes = 0x0101010101010101, kHighs = 0x8080808080808080;
+    for (std::uint64_t w; s.size() - i >= 8; i += 8) {
+      std::memcpy(&w, s.data() + i, 8);
+      if (((w | ((w - kOnes) & ~w)) & kHighs) != 0) break;
+    }
+    if (i == s.size()) break;
     auto b = static_cast<std::uint8_t>(s[i]);
     if (b == 0) return false;
     if (b < 0x80) {

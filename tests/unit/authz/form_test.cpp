@@ -158,6 +158,22 @@ TEST(Form, NulIsRefused) {
   EXPECT_EQ(failure("pass%00word=x").kind, FormErrorKind::not_utf8);
 }
 
+// Long values (tokens) are checked several bytes at a time: a NUL or a bad
+// byte anywhere in them, at every offset, is still found, and good
+// multi-byte text among long ASCII runs still passes.
+TEST(Form, LongValuesAreCheckedAtEveryOffset) {
+  const std::string ascii(40, 'a');
+  for (std::size_t at = 0; at < ascii.size(); ++at) {
+    std::string nul = ascii, high = ascii, kept = ascii;
+    nul[at] = '\0';
+    high[at] = '\xFF';
+    EXPECT_EQ(failure("token=" + nul).kind, FormErrorKind::not_utf8) << "NUL at " << at;
+    EXPECT_EQ(failure("token=" + high).kind, FormErrorKind::not_utf8) << "0xFF at " << at;
+    kept.replace(at, 1, "\xC3\xA9");
+    EXPECT_EQ(parsed("token=" + kept).get("token"), kept) << "U+00E9 at " << at;
+  }
+}
+
 TEST(Form, AtMostKMaxFormFields) {
   std::string text;
   for (std::size_t i = 0; i < kMaxFormFields; ++i) text += "p" + std::to_string(i) + "=v&";

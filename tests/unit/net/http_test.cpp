@@ -36,6 +36,12 @@ TEST(Http, PercentDecoding) {
   EXPECT_FALSE(percent_decode("%"));
   EXPECT_FALSE(percent_decode("%4"));
   EXPECT_FALSE(percent_decode("%g0"));
+  // Long runs between escapes, escapes at both ends, and one cut short at the end.
+  EXPECT_EQ(percent_decode("%41abcdefghijklmnop+qrstuvwxyz0123456789%2b%2B", true),
+            "Aabcdefghijklmnop qrstuvwxyz0123456789++");
+  EXPECT_EQ(percent_decode("eyJhbGciOiJSUzI1NiJ9.eyJwcml2YXRlIjoi.c2ln"), "eyJhbGciOiJSUzI1NiJ9.eyJwcml2YXRlIjoi.c2ln");
+  EXPECT_FALSE(percent_decode("abcdefghijklmnopqrstuvwxyz%4"));
+  EXPECT_FALSE(percent_decode("abcdefghijklmnopqrstuvwxyz%zz0123456789"));
 }
 
 TEST(Http, ResponseSetReplacesAHeader) {
