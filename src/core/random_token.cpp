@@ -1,6 +1,7 @@
 #include "core/random_token.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <sodium.h>
 
 #include <array>
@@ -11,17 +12,18 @@ namespace ucedge::core {
 
 namespace {
 
-void ensure_sodium() {
-  static const bool ready = sodium_init() >= 0;
-  if (!ready) throw std::runtime_error("libsodium cannot start");
+// OpenSSL's generator: a DRBG per thread, in user space, seeded from the
+// kernel. libsodium's randombytes_buf() makes a getrandom() system call for
+// every draw, and each token refresh draws three identifiers.
+void fill_random(unsigned char* out, std::size_t size) {
+  if (RAND_bytes(out, static_cast<int>(size)) != 1) throw std::runtime_error("the random generator failed");
 }
 
 }  // namespace
 
 std::string random_token(std::size_t bytes) {
-  ensure_sodium();
   std::string raw(bytes, '\0');
-  randombytes_buf(raw.data(), raw.size());
+  fill_random(reinterpret_cast<unsigned char*>(raw.data()), raw.size());
   return base64url_encode(raw);
 }
 
@@ -39,16 +41,14 @@ std::string uuid_text(std::array<unsigned char, 16>& b, unsigned version) {
 }  // namespace
 
 std::string random_uuid() {
-  ensure_sodium();
   std::array<unsigned char, 16> b{};
-  randombytes_buf(b.data(), b.size());
+  fill_random(b.data(), b.size());
   return uuid_text(b, 4);
 }
 
 std::string time_ordered_uuid(std::chrono::system_clock::time_point now) {
-  ensure_sodium();
   std::array<unsigned char, 16> b{};
-  randombytes_buf(b.data(), b.size());
+  fill_random(b.data(), b.size());
   const auto ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
   for (int i = 0; i < 6; ++i) b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(ms >> (40 - 8 * i));
