@@ -49,6 +49,28 @@ std::string round_trip(std::uint16_t port, const std::string& request) {
   return out;
 }
 
+// A server on an ephemeral loopback port, without access log, and the pool
+// running. `port` is 0 when it did not start (the test is marked failed).
+struct LoopbackServer {
+  std::unique_ptr<net::HttpServer> server;
+  std::uint16_t port = 0;
+};
+
+LoopbackServer start_on_loopback(core::IoPool& pool, net::Router& router, core::MetricsRegistry& metrics,
+                                 net::HttpConfig config = {}) {
+  config.listeners = {{"http", "127.0.0.1:0", false, ""}};
+  config.access_log = false;
+  LoopbackServer started{std::make_unique<net::HttpServer>(pool, config, router, nullptr, metrics)};
+  auto bound = started.server->start();
+  if (!bound.ok()) {
+    ADD_FAILURE() << bound.error();
+    return started;
+  }
+  started.port = bound->at(0).port;
+  pool.start();
+  return started;
+}
+
 class HttpServerTest : public ::testing::Test {
  protected:
   void start(net::HttpConfig config = {}) {
@@ -59,13 +81,10 @@ class HttpServerTest : public ::testing::Test {
       std::this_thread::sleep_for(400ms);
       return net::Response::text(200, "slow but done");
     });
-    config.listeners = {{"http", "127.0.0.1:0", false, ""}};
-    config.access_log = false;
-    server_ = std::make_unique<net::HttpServer>(pool_, config, router_, nullptr, metrics_);
-    auto bound = server_->start();
-    ASSERT_TRUE(bound.ok()) << bound.error();
-    port_ = bound->at(0).port;
-    pool_.start();
+    auto started = start_on_loopback(pool_, router_, metrics_, config);
+    server_ = std::move(started.server);
+    port_ = started.port;
+    ASSERT_NE(port_, 0);
   }
 
   void TearDown() override {
@@ -172,14 +191,10 @@ TEST(HttpServerWorkers, ASlowWorkerHandlerHoldsUpNeitherTheEventLoopNorTheOthers
   router.get(
       "/throw", [](net::Request&) -> net::Response { throw std::runtime_error("boom"); }, net::Runs::on_worker);
   net::HttpConfig config;
-  config.listeners = {{"http", "127.0.0.1:0", false, ""}};
-  config.access_log = false;
   config.worker_threads = 4;
-  net::HttpServer server(pool, config, router, nullptr, metrics);
-  auto bound = server.start();
-  ASSERT_TRUE(bound.ok()) << bound.error();
-  const std::uint16_t port = bound->at(0).port;
-  pool.start();
+  auto started = start_on_loopback(pool, router, metrics, config);
+  const std::uint16_t port = started.port;
+  ASSERT_NE(port, 0);
 
   const auto began = std::chrono::steady_clock::now();
   std::vector<std::future<std::string>> slow;
@@ -208,7 +223,7 @@ TEST(HttpServerWorkers, ASlowWorkerHandlerHoldsUpNeitherTheEventLoopNorTheOthers
     return round_trip(port, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
   });
   std::this_thread::sleep_for(100ms);
-  server.shutdown(5s);
+  started.server->shutdown(5s);
   std::string out = in_flight.get();
   EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
   EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
@@ -249,14 +264,10 @@ TEST(HttpServerDeferred, AnswersComeFromAnyThreadAndNoneIsA500) {
   router.add_deferred(net::Method::get, "/dropped", [](net::Request&, net::Reply) {});
   router.add_deferred(net::Method::get, "/throws", [](net::Request&, net::Reply) { throw 42; });
   net::HttpConfig config;
-  config.listeners = {{"http", "127.0.0.1:0", false, ""}};
-  config.access_log = false;
   config.worker_threads = 2;
-  net::HttpServer server(pool, config, router, nullptr, metrics);
-  auto bound = server.start();
-  ASSERT_TRUE(bound.ok()) << bound.error();
-  const std::uint16_t port = bound->at(0).port;
-  pool.start();
+  auto started = start_on_loopback(pool, router, metrics, config);
+  const std::uint16_t port = started.port;
+  ASSERT_NE(port, 0);
 
   auto get = [port](const std::string& path) {
     return round_trip(port, "GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
@@ -284,7 +295,7 @@ TEST(HttpServerDeferred, AnswersComeFromAnyThreadAndNoneIsA500) {
   EXPECT_NE(two.find("\r\n\r\nnow"), std::string::npos) << two;
   EXPECT_NE(two.find("\r\n\r\nfine"), std::string::npos) << two;
 
-  server.shutdown(2s);
+  started.server->shutdown(2s);
   pool.stop();
   for (auto& t : answerers) t.join();
 }
