@@ -12,7 +12,11 @@
 #                       (every answer must say "active": true).
 #   refresh             ucedge alone, grant_type=refresh_token, against the
 #                       physical limit: `openssl speed -multi CORES rsa2048`
-#                       signatures/s divided by the RS256 signatures one
+#                       signatures/s (measured before the servers start and
+#                       again right before each refresh round, while the
+#                       servers idle; the mean of all of them, as this VM's
+#                       speed drifts by several percent from one minute to
+#                       the next) divided by the RS256 signatures one
 #                       refresh makes (2 with rotation, the default: the new
 #                       access token and the new refresh token; 1 with
 #                       ROTATE=0). Every request presents a refresh token never
@@ -339,7 +343,7 @@ wrk_test() {
   case $test in
     client_credentials) args=(-s "$here/form_post.lua" "$url" -- "$auth" grant_type=client_credentials '"access_token"%s*:') ;;
     introspection)
-      local token=$node_introspect_token
+      local token=${node_introspect_token:-}
       [[ $server == ucedge ]] && token=$ucedge_access_token
       args=(-s "$here/form_post.lua" "$url" -- "$auth" "token=$token" '"active"%s*:%s*true') ;;
     refresh)
@@ -351,12 +355,20 @@ wrk_test() {
     || { echo "wrk failed:" >&2; cat "$out" >&2; exit 1; }
 }
 
+measure_limit() {  # measure_limit: one `openssl speed` of the signing limit, recorded in the results
+  openssl speed -multi "$SPEED_CORES" -seconds "$SPEED_SECONDS" rsa2048 >"$work/openssl-speed.txt" 2>/dev/null
+  sign=$(awk '/^rsa 2048 bits/ {print $(NF - 1)}' "$work/openssl-speed.txt" | tail -1)
+  [[ -n $sign ]] || { echo "no rsa 2048 line from openssl speed:" >&2; cat "$work/openssl-speed.txt" >&2; exit 1; }
+  echo "limit sign_per_s=$sign cores=$SPEED_CORES sigs_per_refresh=$sigs" >> "$results"
+}
+
 # measure TEST SERVER ROUND: a measured run; records and prints it
 measure() {
   local test=$1 server=$2 round=$3 pid out result fields t0 t1 seconds cpu_pct wrk_cpu_pct wrk_user wrk_system
   pid=$([[ $server == ucedge ]] && echo "$ucedge_pid" || echo "$node_pid")
   out="$work/wrk-$test-$server-$round.txt"
   prepare_test "$test" || return 0
+  [[ $test != refresh ]] || measure_limit
   t0=$(tree_ticks "$pid")
   wrk_test "$test" "$server" "$DURATION" "$out"
   t1=$(tree_ticks "$pid")
@@ -390,10 +402,7 @@ if [[ " ${servers[*]} " == *" oidc-provider "* ]]; then install_oidc_provider; f
 if [[ " ${servers[*]} " == *" ucedge "* ]] && has_test refresh; then
   # The physical limit first, with both servers not yet started.
   sigs=$( ((ROTATE)) && echo 2 || echo 1)
-  openssl speed -multi "$SPEED_CORES" -seconds "$SPEED_SECONDS" rsa2048 >"$work/openssl-speed.txt" 2>/dev/null
-  sign=$(awk '/^rsa 2048 bits/ {print $(NF - 1)}' "$work/openssl-speed.txt" | tail -1)
-  [[ -n $sign ]] || { echo "no rsa 2048 line from openssl speed:" >&2; cat "$work/openssl-speed.txt" >&2; exit 1; }
-  echo "limit sign_per_s=$sign cores=$SPEED_CORES sigs_per_refresh=$sigs" >> "$results"
+  measure_limit
 fi
 
 for server in "${servers[@]}"; do
@@ -415,7 +424,7 @@ if [[ $ucedge_ready == 1 ]]; then
 fi
 echo "$versions"
 if [[ -f $work/openssl-speed.txt ]]; then
-  echo "openssl speed -multi $SPEED_CORES -seconds $SPEED_SECONDS rsa2048: $sign sign/s"
+  echo "openssl speed -multi $SPEED_CORES -seconds $SPEED_SECONDS rsa2048: $sign sign/s (before the servers start)"
 fi
 
 runs_of() {  # runs_of SERVER: the tests SERVER takes part in

@@ -18,6 +18,7 @@ dofile(here .. "wrk_common.lua")
 
 local pool = {}
 local rotate = true
+local head = ""  -- the request line and headers up to "Content-Length: ", the same for every request
 exhausted = 0  -- requests sent with no token left in the pool (each a failure)
 
 function init(args)
@@ -25,6 +26,13 @@ function init(args)
   wrk.headers["Authorization"] = args[1]
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
   wrk.headers["Accept"] = "application/json"
+  -- What wrk.format() would write, built once: the load generator shares the
+  -- server's cores, so every microsecond it spends per request is taken
+  -- from the server.
+  local lines = {wrk.method .. " " .. wrk.path .. " HTTP/1.1"}
+  for name, value in pairs(wrk.headers) do table.insert(lines, name .. ": " .. value) end
+  table.insert(lines, "Content-Length: ")
+  head = table.concat(lines, "\r\n")
   local nthreads = tonumber(args[3])
   rotate = args[4] ~= "0"
   local i = 0
@@ -44,7 +52,8 @@ function request()
   elseif not rotate then
     table.insert(pool, token)
   end
-  return wrk.format(nil, nil, nil, "grant_type=refresh_token&refresh_token=" .. token)
+  local body = "grant_type=refresh_token&refresh_token=" .. token
+  return head .. #body .. "\r\n\r\n" .. body
 end
 
 function response(status, headers, body)
