@@ -4,6 +4,7 @@ namespace ucedge::core {
 
 namespace {
 constexpr std::size_t kMaxKeys = 100'000;
+constexpr std::int64_t kWindowSeconds = 60;
 }
 
 FailureLimiter::FailureLimiter(int failures_per_minute, const Clock& clock)
@@ -17,20 +18,22 @@ std::int64_t FailureLimiter::retry_after(const std::string& key) {
   const std::int64_t now = now_seconds();
   std::lock_guard lock(mutex_);
   auto it = windows_.find(key);
-  if (it == windows_.end() || it->second.minute != now / 60 || it->second.failures < limit_) return 0;
-  return 60 - now % 60;
+  if (it == windows_.end() || it->second.failures < limit_) return 0;
+  const std::int64_t ends = it->second.started + kWindowSeconds;
+  return ends > now ? ends - now : 0;
 }
 
 void FailureLimiter::failed(const std::string& key) {
-  const std::int64_t minute = now_seconds() / 60;
+  const std::int64_t now = now_seconds();
+  auto expired = [now](const Window& w) { return now - w.started >= kWindowSeconds; };
   std::lock_guard lock(mutex_);
   if (windows_.size() >= kMaxKeys) {
-    // Old minutes first; a flood of fresh addresses may clear them all.
-    std::erase_if(windows_, [minute](const auto& w) { return w.second.minute != minute; });
+    // Finished windows first; a flood of fresh addresses may clear them all.
+    std::erase_if(windows_, [&](const auto& entry) { return expired(entry.second); });
     if (windows_.size() >= kMaxKeys) windows_.clear();
   }
   Window& w = windows_[key];
-  if (w.minute != minute) w = Window{minute, 0};
+  if (w.failures == 0 || expired(w)) w = Window{now, 0};
   ++w.failures;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
-// Limits guessing: counts failures per key (a source address) within the
-// current minute; a key that reached the limit is refused until the minute
-// ends. Used wherever a secret can be guessed over the network (admin
-// passwords, device credentials, activation codes).
+// Limits guessing: counts failures per key (a source address, a user name)
+// within a minute that starts at the key's first failure; a key that reached
+// the limit is refused until that minute has passed. Used wherever a secret
+// can be guessed over the network (admin passwords, device credentials,
+// activation codes, OAuth clients and sign-ins, TURN credentials).
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -22,7 +23,7 @@ class FailureLimiter {
 
  private:
   struct Window {
-    std::int64_t minute = 0;
+    std::int64_t started = 0;  // seconds since the epoch of the first failure counted
     int failures = 0;
   };
   std::int64_t now_seconds() const;
