@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/utf8.hpp"
+
 namespace ucedge::core {
 
 namespace {
@@ -18,8 +20,9 @@ constexpr std::array<bool, 256> kPlain = [] {
 bool append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
+  const auto* begin = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* p = begin;
+  const auto* end = begin + text.size();
   while (p < end) {
     const unsigned char* run = p;
     while (run < end && kPlain[*run]) ++run;
@@ -39,19 +42,8 @@ bool append_json_string(std::string& out, std::string_view text) {
       ++p;
       continue;
     }
-    // A multi-byte sequence: the shortest form only, no surrogates, at most U+10FFFF.
-    std::size_t length = 0;
-    std::uint32_t min = 0, code = 0;
-    if ((c & 0xe0) == 0xc0) length = 2, min = 0x80, code = c & 0x1f;
-    else if ((c & 0xf0) == 0xe0) length = 3, min = 0x800, code = c & 0x0f;
-    else if ((c & 0xf8) == 0xf0) length = 4, min = 0x10000, code = c & 0x07;
-    else return false;
-    if (static_cast<std::size_t>(end - p) < length) return false;
-    for (std::size_t i = 1; i < length; ++i) {
-      if ((p[i] & 0xc0) != 0x80) return false;
-      code = (code << 6) | (p[i] & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    const std::size_t length = utf8_sequence_length(text, static_cast<std::size_t>(p - begin));
+    if (length == 0) return false;
     out.append(reinterpret_cast<const char*>(p), length);
     p += length;
   }

@@ -3,15 +3,15 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/utf8.hpp"
 #include "net/http.hpp"
 
 namespace ucedge::authz {
 
 namespace {
 
-// Well-formed UTF-8 (RFC 3629 §4: no overlong forms, no surrogates, nothing
-// above U+10FFFF) and no NUL, which would cut the value short in C APIs and
-// the database.
+// Well-formed UTF-8 (core/utf8.hpp) and no NUL, which would cut the value
+// short in C APIs and the database.
 bool is_text(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
@@ -29,29 +29,9 @@ bool is_text(std::string_view s) {
       ++i;
       continue;
     }
-    // The sequence length from the lead byte, and the range its second byte
-    // must fall in to exclude overlong forms, surrogates and values past U+10FFFF.
-    std::size_t extra = 0;
-    std::uint8_t lo = 0x80, hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) {
-      extra = 1;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-      extra = 2;
-      if (b == 0xE0) lo = 0xA0;
-      if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      extra = 3;
-      if (b == 0xF0) lo = 0x90;
-      if (b == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= extra) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      auto c = static_cast<std::uint8_t>(s[i + k]);
-      if (k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF)) return false;
-    }
-    i += extra + 1;
+    const std::size_t length = core::utf8_sequence_length(s, i);
+    if (length == 0) return false;
+    i += length;
   }
   return true;
 }
