@@ -59,6 +59,17 @@ std::chrono::system_clock::time_point next_purge_time(std::chrono::system_clock:
   return after + std::chrono::hours(24);
 }
 
+BatchSizer::BatchSizer(std::int64_t most, std::chrono::milliseconds budget)
+    : most_(std::max<std::int64_t>(most, 1)), fewest_(std::min(kFewestRows, most_)), budget_(budget), rows_(most_) {}
+
+void BatchSizer::took(std::chrono::steady_clock::duration elapsed) {
+  if (elapsed > budget_) {
+    rows_ = std::max(rows_ / 2, fewest_);
+  } else if (elapsed < budget_ / 4) {
+    rows_ = std::min(rows_ * 2, most_);
+  }
+}
+
 Purger::Purger(store::Store& store, Revocations* revocations, PurgeSettings settings, const core::Clock& clock)
     : store_(store), revocations_(revocations), settings_(settings), clock_(clock) {}
 
@@ -66,7 +77,7 @@ core::Result<PurgeReport, StoreError> Purger::run(const std::atomic<bool>& stop)
   const auto started = clock_.steady_now();
   const std::int64_t now = unix_seconds(clock_);
   const std::int64_t expired_before = now - settings_.clock_tolerance.count();
-  const std::int64_t limit = std::max<std::int64_t>(settings_.batch, 1);
+  BatchSizer batch(settings_.batch);
   PurgeReport report;
 
   const Job jobs[] = {
@@ -92,8 +103,11 @@ core::Result<PurgeReport, StoreError> Purger::run(const std::atomic<bool>& stop)
         break;
       }
       if (pause_next && settings_.pause.count() > 0) std::this_thread::sleep_for(settings_.pause);
+      const std::int64_t limit = batch.rows();
+      const auto batch_started = clock_.steady_now();
       auto deleted = store_.exec(job.sql, {job.cutoff, limit});
       if (!deleted) return core::fail(deleted.error());
+      batch.took(clock_.steady_now() - batch_started);
       *job.deleted += *deleted;
       pause_next = *deleted > 0;
       if (*deleted > 0) ++report.batches;
